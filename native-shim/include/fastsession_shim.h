@@ -1,0 +1,371 @@
+/*
+ * fastsession_shim.h — the C surface FastSession's managed code calls.
+ *
+ * Conventions (after dotnet/runtime's pal_ssl.h):
+ *  - Every export is FastSessionNative_<PascalCasedOpenSslName>; Get0 (borrowed) and Get1
+ *    (owned, caller frees once) stay in the names.
+ *  - Anything that can fail starts with ERR_clear_error(); the caller may read the reason with
+ *    FastSessionNative_ErrGetErrorString right after a failure, on the same thread.
+ *    Pure getters say "No error queue impact."
+ *  - No export calls back into managed code. The new-session callback and the ALPN selection
+ *    callback are C functions inside the shim; captured sessions wait in a per-connection ring
+ *    until the caller drains them after the I/O call returns.
+ *  - Every struct and constant here is mirrored in C# (src/FastSession/Interop/ShimTypes.cs);
+ *    src/abi_checks.c pins their sizes and offsets with _Static_assert, the managed tests pin
+ *    the same numbers with Unsafe.SizeOf / Marshal.OffsetOf.
+ *  - Pointers handed out are opaque SSL_CTX*, SSL*, SSL_SESSION*, X509* of the system OpenSSL 3.
+ */
+#ifndef FASTSESSION_SHIM_H
+#define FASTSESSION_SHIM_H
+
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define FS_EXPORT __attribute__((visibility("default")))
+#else
+#define FS_EXPORT
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ssl_ctx_st SSL_CTX;
+typedef struct ssl_st SSL;
+typedef struct ssl_session_st SSL_SESSION;
+typedef struct x509_st X509;
+
+/* ---- Constants mirrored in C# (ShimConstants) ------------------------------------------ */
+
+/* Protocol versions, as OpenSSL's TLS1_2_VERSION / TLS1_3_VERSION. */
+#define FS_TLS1_2 0x0303
+#define FS_TLS1_3 0x0304
+
+/* Status codes returned by shim calls that can fail (negative = failure). */
+#define FS_OK 1
+#define FS_ERR_OPENSSL (-1)        /* OpenSSL failed; reason in the error queue */
+#define FS_ERR_WRONG_CONTEXT (-2)  /* session belongs to another SSL_CTX (seed: one SSL_CTX per session) */
+#define FS_ERR_ARGUMENT (-3)       /* NULL pointer, negative length, unknown option */
+#define FS_ERR_BUFFER_TOO_SMALL (-4) /* nothing written; the needed size is in the out-parameter */
+#define FS_ERR_NOT_RESUMABLE (-5)  /* SetSession refused a session SSL_SESSION_is_resumable() rejects */
+
+/* SSL_get_error values the managed engine acts on (same numbers as OpenSSL's). */
+#define FS_SSL_ERROR_NONE 0
+#define FS_SSL_ERROR_SSL 1
+#define FS_SSL_ERROR_WANT_READ 2
+#define FS_SSL_ERROR_WANT_WRITE 3
+#define FS_SSL_ERROR_SYSCALL 5
+#define FS_SSL_ERROR_ZERO_RETURN 6
+
+/* Capacity of the per-connection ring of sessions captured by the new-session callback.
+ * When full, the oldest captured session is freed and dropped_sessions counts it. */
+#define FS_NEW_SESSION_RING_CAPACITY 8
+
+#define FS_SESSION_ID_MAX 32
+#define FS_CIPHER_NAME_MAX 64
+#define FS_SNI_MAX 256
+#define FS_ALPN_MAX 256
+
+/* ---- Blittable structs ------------------------------------------------------------------ */
+
+/* Options for FastSessionNative_SslCtxCreate: one call configures the whole context, including
+ * the session cache (pal_ssl's one-export-per-cache idea). Zero means "OpenSSL default" for
+ * every numeric field except where noted. */
+typedef struct fs_ctx_options {
+    int32_t is_server;            /* 1 = server (SSL_SESS_CACHE_SERVER), 0 = client */
+    int32_t min_version;          /* FS_TLS1_2 / FS_TLS1_3; 0 = FS_TLS1_2 */
+    int32_t max_version;          /* FS_TLS1_2 / FS_TLS1_3; 0 = FS_TLS1_3 */
+    int32_t tickets_enabled;      /* 0 sets SSL_OP_NO_TICKET (TLS1.2: session ids only) */
+    int32_t num_tickets;          /* server, TLS 1.3: SSL_CTX_set_num_tickets; -1 = default (2) */
+    int32_t session_cache_size;   /* SSL_CTX_sess_set_cache_size; 0 = default */
+    int64_t session_timeout_seconds; /* SSL_CTX_set_timeout; 0 = default */
+    int32_t capture_new_sessions; /* 1: install the shim's new-session callback (client: also
+                                     SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) */
+    int32_t verify_peer;          /* client: SSL_VERIFY_PEER against certificates added with
+                                     FastSessionNative_SslCtxAddTrustedCertificatePem */
+} fs_ctx_options;
+
+/* Result of one batched engine call (handshake / read / write / shutdown flight). */
+typedef struct fs_io_result {
+    int32_t ret;             /* return value of the OpenSSL call (SSL_do_handshake, SSL_read_ex ...) */
+    int32_t ssl_error;       /* SSL_get_error(ssl, ret) when ret <= 0, else FS_SSL_ERROR_NONE */
+    int32_t bytes_consumed;  /* ciphertext bytes taken from `in` (always all of it: BIO_write) */
+    int32_t bytes_produced;  /* ciphertext bytes written to `out` */
+    int32_t pending_output;  /* ciphertext still waiting in the write BIO (drain with SslDrainOutput) */
+    int32_t plaintext_bytes; /* read: plaintext written to the caller; write: plaintext accepted */
+    int32_t new_sessions;    /* sessions waiting in the connection's ring after this call */
+    int32_t handshake_done;  /* SSL_is_init_finished */
+    uint64_t error_code;     /* ERR_peek_last_error() when the call failed, else 0 */
+} fs_io_result;
+
+/* Snapshot of an SSL_SESSION, filled by one call (FastSessionNative_SslSessionGetInfo). */
+typedef struct fs_session_info {
+    uint8_t id[FS_SESSION_ID_MAX];   /* SSL_SESSION_get_id */
+    int32_t id_length;
+    int32_t protocol_version;        /* SSL_SESSION_get_protocol_version */
+    uint32_t cipher_id;              /* SSL_CIPHER_get_protocol_id (IANA two-byte value) */
+    int32_t resumable;               /* SSL_SESSION_is_resumable */
+    int64_t time;                    /* SSL_SESSION_get_time (seconds since epoch) */
+    int64_t timeout;                 /* SSL_SESSION_get_timeout (seconds) */
+    uint32_t ticket_lifetime_hint;   /* SSL_SESSION_get_ticket_lifetime_hint */
+    int32_t has_ticket;              /* SSL_SESSION_has_ticket */
+    uint32_t max_early_data;         /* SSL_SESSION_get_max_early_data */
+    int32_t sni_length;
+    int32_t alpn_length;
+    int32_t cipher_name_length;
+    uint64_t context_id;             /* FastSession context id the session is bound to, 0 = none */
+    char cipher_name[FS_CIPHER_NAME_MAX]; /* SSL_CIPHER_get_name, not NUL-terminated if full */
+    char sni[FS_SNI_MAX];            /* SSL_SESSION_get0_hostname */
+    uint8_t alpn[FS_ALPN_MAX];       /* SSL_SESSION_get0_alpn_selected */
+} fs_session_info;
+
+/* Live objects (created minus freed) of each kind since the process started, counted through
+ * ex_data new/free callbacks, so OpenSSL-internal copies count too. */
+typedef struct fs_live_counts {
+    int64_t contexts;
+    int64_t connections;
+    int64_t sessions;
+    int64_t certificates; /* live X509 objects */
+} fs_live_counts;
+
+/* ---- Errors -------------------------------------------------------------------------------- */
+
+/* Shims ERR_get_error. Pops the earliest error of this thread's queue; 0 when empty. */
+FS_EXPORT uint64_t FastSessionNative_ErrGetError(void);
+
+/* Shims ERR_error_string_n. Writes a NUL-terminated reason into buf (cap bytes, may truncate).
+ * Returns the string length. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_ErrErrorStringN(uint64_t error, char* buf, int32_t cap);
+
+/* Shims ERR_clear_error. */
+FS_EXPORT void FastSessionNative_ErrClearError(void);
+
+/* ---- Accounting ---------------------------------------------------------------------------- */
+
+/* Fills counts with the live object numbers. No error queue impact. */
+FS_EXPORT void FastSessionNative_GetLiveCounts(fs_live_counts* counts);
+
+/* Returns sizeof of the mirrored structs so managed code can check its layout at start-up:
+ * which: 0 fs_ctx_options, 1 fs_io_result, 2 fs_session_info, 3 fs_live_counts. -1 unknown. */
+FS_EXPORT int32_t FastSessionNative_GetStructSize(int32_t which);
+
+/* ---- Contexts (SSL_CTX) -------------------------------------------------------------------- */
+
+/* Shims SSL_CTX_new(TLS_server_method()/TLS_client_method()) and applies every option (protocol
+ * range, tickets, cache mode/size/timeout, new-session capture, session id context).
+ * Assigns a process-unique 64-bit context id (a counter, never an address) written to *ctx_id.
+ * Returns an owned SSL_CTX* (free with FastSessionNative_SslCtxFree) or NULL on failure. */
+FS_EXPORT SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t* ctx_id);
+
+/* Shims SSL_CTX_free. Sessions captured from this context stay valid (they hold references). */
+FS_EXPORT void FastSessionNative_SslCtxFree(SSL_CTX* ctx);
+
+/* Returns the context id assigned by SslCtxCreate, 0 for a context not made by the shim.
+ * No error queue impact. */
+FS_EXPORT uint64_t FastSessionNative_SslCtxGetId(const SSL_CTX* ctx);
+
+/* Shims SSL_CTX_use_certificate (+ chain) and SSL_CTX_use_PrivateKey from PEM bytes in memory,
+ * then SSL_CTX_check_private_key. Returns FS_OK or FS_ERR_OPENSSL / FS_ERR_ARGUMENT. */
+FS_EXPORT int32_t FastSessionNative_SslCtxUseCertificateAndKeyPem(SSL_CTX* ctx,
+    const uint8_t* cert_pem, int32_t cert_len, const uint8_t* key_pem, int32_t key_len);
+
+/* Generates an ECDSA P-256 key and a self-signed certificate for common_name (valid from one
+ * hour ago for days_valid days) and installs both on ctx. Returns FS_OK or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslCtxUseEphemeralCertificate(SSL_CTX* ctx,
+    const char* common_name, int32_t days_valid);
+
+/* Writes the context's certificate as PEM into buf. Returns the length written, or
+ * FS_ERR_BUFFER_TOO_SMALL with *needed set, or FS_ERR_ARGUMENT when no certificate is set. */
+FS_EXPORT int32_t FastSessionNative_SslCtxGetCertificatePem(SSL_CTX* ctx, uint8_t* buf,
+    int32_t cap, int32_t* needed);
+
+/* Client: trusts the PEM certificate(s) for SSL_VERIFY_PEER. Returns FS_OK or an error. */
+FS_EXPORT int32_t FastSessionNative_SslCtxAddTrustedCertificatePem(SSL_CTX* ctx,
+    const uint8_t* pem, int32_t len);
+
+/* ALPN. Client: SSL_CTX_set_alpn_protos with wire-format protos. Server: stores the list and
+ * installs the shim's selection callback (server preference, SSL_select_next_proto).
+ * Returns FS_OK or an error. */
+FS_EXPORT int32_t FastSessionNative_SslCtxSetAlpnProtos(SSL_CTX* ctx, const uint8_t* wire,
+    int32_t len);
+
+/* Shims SSL_CTX_flush_sessions(ctx, time): removes sessions expired at `time` (seconds since
+ * the epoch) from the context's internal cache, marking them non-resumable. No error queue impact. */
+FS_EXPORT void FastSessionNative_SslCtxFlushSessions(SSL_CTX* ctx, int64_t time);
+
+/* Shims SSL_CTX_sess_number (a macro): sessions in the internal cache. No error queue impact. */
+FS_EXPORT int64_t FastSessionNative_SslCtxSessNumber(SSL_CTX* ctx);
+
+/* Shims SSL_CTX_add_session / SSL_CTX_remove_session (server cache manipulation for tests and
+ * tools). Return 1 on success, 0 otherwise. */
+FS_EXPORT int32_t FastSessionNative_SslCtxAddSession(SSL_CTX* ctx, SSL_SESSION* session);
+FS_EXPORT int32_t FastSessionNative_SslCtxRemoveSession(SSL_CTX* ctx, SSL_SESSION* session);
+
+/* ---- Connections (SSL over two memory BIOs) ------------------------------------------------ */
+
+/* Shims SSL_new + two memory BIOs (SSL_set_bio) + SSL_set_connect_state/SSL_set_accept_state
+ * (by the context's role) + SSL_set_tlsext_host_name when server_name is non-NULL (client).
+ * Allocates the new-session ring (ex_data). Returns an owned SSL* or NULL. */
+FS_EXPORT SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name);
+
+/* Shims SSL_free (which frees the BIOs, and every session still in the ring). Without a prior
+ * clean shutdown OpenSSL removes the session from the cache and marks it non-resumable. */
+FS_EXPORT void FastSessionNative_SslFree(SSL* ssl);
+
+/* Shims SSL_clear for reuse of the object, also emptying both memory BIOs and the ring and
+ * restoring the connect/accept state. Sets a new SNI when server_name is non-NULL.
+ * Returns FS_OK or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name);
+
+/* One handshake flight: BIO_write(in) → SSL_do_handshake → drain up to out_cap ciphertext bytes
+ * into out. Everything the caller needs is in *result; never blocks. Returns result->ret. */
+FS_EXPORT int32_t FastSessionNative_SslDoHandshake(SSL* ssl, const uint8_t* in, int32_t in_len,
+    uint8_t* out, int32_t out_cap, fs_io_result* result);
+
+/* One read: BIO_write(in) → SSL_read_ex into plain (plain_cap) → drain ciphertext the read
+ * produced (alerts, key updates) into out. Post-handshake messages such as TLS 1.3
+ * NewSessionTicket are processed here; their sessions land in the ring (result->new_sessions).
+ * result->plaintext_bytes is what was decrypted. Returns result->ret. */
+FS_EXPORT int32_t FastSessionNative_SslRead(SSL* ssl, const uint8_t* in, int32_t in_len,
+    uint8_t* plain, int32_t plain_cap, uint8_t* out, int32_t out_cap, fs_io_result* result);
+
+/* One write: SSL_write_ex(plain) → drain ciphertext into out. Returns result->ret. */
+FS_EXPORT int32_t FastSessionNative_SslWrite(SSL* ssl, const uint8_t* plain, int32_t plain_len,
+    uint8_t* out, int32_t out_cap, fs_io_result* result);
+
+/* Shims SSL_shutdown (sends close_notify) and drains ciphertext into out. Returns result->ret
+ * (0 = close_notify sent, peer's not yet seen; 1 = both). */
+FS_EXPORT int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap,
+    fs_io_result* result);
+
+/* Copies up to out_cap pending ciphertext bytes from the write BIO. Returns the count.
+ * No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslDrainOutput(SSL* ssl, uint8_t* out, int32_t out_cap);
+
+/* Bytes of ciphertext waiting in the write BIO. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslPendingOutput(SSL* ssl);
+
+/* Moves up to cap captured sessions (oldest first) out of the ring into sessions[]; the caller
+ * owns each (free with FastSessionNative_SslSessionFree). Returns the count. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslTakeNewSessions(SSL* ssl, SSL_SESSION** sessions, int32_t cap);
+
+/* Sessions dropped because the ring was full (freed by the shim). No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGetDroppedSessionCount(SSL* ssl);
+
+/* Shims SSL_session_reused. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslSessionReused(SSL* ssl);
+
+/* Shims SSL_version (negotiated protocol). No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslVersion(SSL* ssl);
+
+/* Shims SSL_is_init_finished. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslIsInitFinished(SSL* ssl);
+
+/* Shims SSL_get_shutdown (SSL_SENT_SHUTDOWN = 1, SSL_RECEIVED_SHUTDOWN = 2). No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGetShutdown(SSL* ssl);
+
+/* Shims SSL_get0_alpn_selected: copies the selected protocol into buf. Returns its length
+ * (0 = none). No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGet0AlpnSelected(SSL* ssl, uint8_t* buf, int32_t cap);
+
+/* ---- Sessions ----------------------------------------------------------------------------- */
+
+/* Shims SSL_get0_session (a macro for SSL_get_session in OpenSSL 3). Borrowed: the pointer is
+ * valid only until the next operation that may change the connection's session (handshake,
+ * read, SSL_set_session, SSL_clear, SSL_free). NULL = no session. No locks, no callbacks.
+ * No error queue impact. */
+FS_EXPORT SSL_SESSION* FastSessionNative_SslGet0Session(const SSL* ssl);
+
+/* Shims SSL_get1_session. Owned: the reference count was incremented; the caller frees exactly
+ * once with FastSessionNative_SslSessionFree. Stamps the session with the connection's context
+ * id when it has none. NULL = no session. Takes OpenSSL's lock. */
+FS_EXPORT SSL_SESSION* FastSessionNative_SslGet1Session(SSL* ssl);
+
+/* Shims SSL_SESSION_up_ref (turns a borrowed pointer into an owned one). Returns 1 or 0. */
+FS_EXPORT int32_t FastSessionNative_SslSessionUpRef(SSL_SESSION* session);
+
+/* Shims SSL_SESSION_free: drops one reference. NULL is ignored. */
+FS_EXPORT void FastSessionNative_SslSessionFree(SSL_SESSION* session);
+
+/* Shims SSL_set_session after checking the session belongs to the connection's context
+ * (FS_ERR_WRONG_CONTEXT otherwise; an unbound session is bound to it). The connection takes
+ * its own reference; the caller keeps theirs. Returns FS_OK, FS_ERR_WRONG_CONTEXT or
+ * FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslSetSession(SSL* ssl, SSL_SESSION* session);
+
+/* Shims SSL_SESSION_is_resumable. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslSessionIsResumable(const SSL_SESSION* session);
+
+/* Returns the context id the session is bound to (0 = unbound). No error queue impact. */
+FS_EXPORT uint64_t FastSessionNative_SslSessionGetContextId(const SSL_SESSION* session);
+
+/* Binds an unbound session to a context id. Returns FS_OK, or FS_ERR_WRONG_CONTEXT if it is
+ * already bound to another one. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslSessionSetContextId(SSL_SESSION* session, uint64_t ctx_id);
+
+/* Fills *info with every field of fs_session_info in one call. Returns FS_OK or FS_ERR_ARGUMENT.
+ * No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslSessionGetInfo(const SSL_SESSION* session, fs_session_info* info);
+
+/* Shims SSL_SESSION_get_protocol_version / SSL_SESSION_get_time / SSL_SESSION_get_timeout:
+ * single-field getters (for benchmarks against the batched info call). No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslSessionGetProtocolVersion(const SSL_SESSION* session);
+FS_EXPORT int64_t FastSessionNative_SslSessionGetTime(const SSL_SESSION* session);
+FS_EXPORT int64_t FastSessionNative_SslSessionGetTimeout(const SSL_SESSION* session);
+/* Copies the session id into buf (cap ≥ 32). Returns its length. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslSessionGetId(const SSL_SESSION* session, uint8_t* buf, int32_t cap);
+
+/* Shims SSL_SESSION_set_time / SSL_SESSION_set_timeout (tests of expiry). Return 1 or 0. */
+FS_EXPORT int32_t FastSessionNative_SslSessionSetTime(SSL_SESSION* session, int64_t time);
+FS_EXPORT int32_t FastSessionNative_SslSessionSetTimeout(SSL_SESSION* session, int64_t timeout);
+
+/* Shims i2d_SSL_SESSION into buf. Returns the length written, or FS_ERR_BUFFER_TOO_SMALL with
+ * *needed set (nothing written), or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_I2dSslSession(const SSL_SESSION* session, uint8_t* buf,
+    int32_t cap, int32_t* needed);
+
+/* Shims d2i_SSL_SESSION, rejecting trailing bytes. Binds the result to ctx_id (0 = unbound).
+ * Returns an owned SSL_SESSION* or NULL (reason in the error queue). */
+FS_EXPORT SSL_SESSION* FastSessionNative_D2iSslSession(const uint8_t* der, int32_t len, uint64_t ctx_id);
+
+/* Shims PEM_write_bio_SSL_SESSION ("-----BEGIN SSL SESSION PARAMETERS-----", the format of
+ * `openssl sess_id` and `s_client -sess_out`). Same return contract as I2dSslSession. */
+FS_EXPORT int32_t FastSessionNative_PemWriteSslSession(const SSL_SESSION* session, uint8_t* buf,
+    int32_t cap, int32_t* needed);
+
+/* Shims PEM_read_bio_SSL_SESSION (the first session in the text). Binds to ctx_id like D2i.
+ * Returns an owned SSL_SESSION* or NULL. */
+FS_EXPORT SSL_SESSION* FastSessionNative_PemReadSslSession(const uint8_t* pem, int32_t len, uint64_t ctx_id);
+
+/* Shims SSL_SESSION_print (the text of `openssl sess_id -text`) into buf. Same return contract
+ * as I2dSslSession. */
+FS_EXPORT int32_t FastSessionNative_SslSessionPrint(const SSL_SESSION* session, uint8_t* buf,
+    int32_t cap, int32_t* needed);
+
+/* ---- Peer certificate: the second ownership pair ------------------------------------------ */
+
+/* Shims SSL_get0_peer_certificate. Borrowed: valid while the connection's session is. NULL =
+ * none. No error queue impact. */
+FS_EXPORT X509* FastSessionNative_SslGet0PeerCertificate(const SSL* ssl);
+
+/* Shims SSL_get1_peer_certificate. Owned: free once with FastSessionNative_X509Free. */
+FS_EXPORT X509* FastSessionNative_SslGet1PeerCertificate(const SSL* ssl);
+
+/* Shims X509_up_ref. Returns 1 or 0. */
+FS_EXPORT int32_t FastSessionNative_X509UpRef(X509* cert);
+
+/* Shims X509_free. NULL is ignored. */
+FS_EXPORT void FastSessionNative_X509Free(X509* cert);
+
+/* Shims i2d_X509. Same return contract as I2dSslSession. */
+FS_EXPORT int32_t FastSessionNative_I2dX509(const X509* cert, uint8_t* buf, int32_t cap, int32_t* needed);
+
+/* Shims X509_NAME_oneline(X509_get_subject_name). Returns the length written (NUL-terminated,
+ * may truncate). No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_X509GetSubjectName(const X509* cert, char* buf, int32_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTSESSION_SHIM_H */
