@@ -1,0 +1,240 @@
+using System;
+using System.Collections.Generic;
+using System.Text;
+using System.Threading;
+using FastSession.Interop;
+
+namespace FastSession;
+
+/// <summary>
+/// Receives a session the moment OpenSSL establishes it (every TLS 1.3 ticket, every TLS 1.2 session).
+/// The handler owns <paramref name="session"/>: keep it, hand it to a cache, or dispose it.
+/// </summary>
+public delegate void SessionEstablishedHandler(SslConnection connection, SslSession session);
+
+/// <summary>
+/// One OpenSSL <c>SSL_CTX</c>: protocol range, certificate, tickets and the session cache.
+/// Thread-safe for creating connections; every session it yields is bound to its <see cref="Id"/>.
+/// </summary>
+[ShimHandleOwner]
+public sealed unsafe partial class SslContext : IDisposable
+{
+    private nint _ctx;
+
+    private SslContext(nint ctx, ulong id, bool isServer)
+    {
+        _ctx = ctx;
+        Id = id;
+        IsServer = isServer;
+    }
+
+    /// <summary>Frees the <c>SSL_CTX</c> if the context was never disposed.</summary>
+    ~SslContext() => Free();
+
+    /// <summary>Process-unique id of this context (a counter, never an address); sessions record it.</summary>
+    public ulong Id { get; }
+
+    /// <summary>Whether this is a server context (<c>TLS_server_method</c>).</summary>
+    public bool IsServer { get; }
+
+    /// <summary>Whether <see cref="Dispose"/> has run.</summary>
+    public bool IsDisposed => Volatile.Read(ref _ctx) == 0;
+
+    /// <summary>
+    /// Called with every newly established session (the shim's <c>SSL_CTX_sess_set_new_cb</c>), after the
+    /// I/O call that received it returns — never from inside OpenSSL. When null, sessions wait on the
+    /// connection for <see cref="SslConnection.TryTakeNewSession(out SslSession)"/>.
+    /// </summary>
+    public SessionEstablishedHandler? SessionEstablished { get; set; }
+
+    internal nint NativeHandle
+    {
+        get
+        {
+            nint ctx = _ctx;
+            if (ctx == 0)
+            {
+                ThrowDisposed();
+            }
+            return ctx;
+        }
+    }
+
+    /// <summary>Creates a client context (<c>SSL_CTX_new(TLS_client_method())</c>) that captures every new session.</summary>
+    public static SslContext CreateClient(SslClientOptions? options = null)
+    {
+        options ??= new SslClientOptions();
+        options.Validate();
+        SslContext context = Create(options, isServer: false, numTickets: -1, verifyPeer: options.VerifyPeer);
+        try
+        {
+            if (options.VerifyPeer)
+            {
+                byte[] pem = Encoding.ASCII.GetBytes(options.TrustedCertificatesPem!);
+                fixed (byte* p = pem)
+                {
+                    Check(ContextNative.SslCtxAddTrustedCertificatePem(context, p, pem.Length), "Loading TrustedCertificatesPem");
+                }
+            }
+            context.SetAlpn(options.ApplicationProtocols);
+            return context;
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a server context (<c>SSL_CTX_new(TLS_server_method())</c>) with the PEM certificate and key
+    /// of <paramref name="options"/>, or an ephemeral self-signed ECDSA P-256 certificate.
+    /// </summary>
+    public static SslContext CreateServer(SslServerOptions? options = null)
+    {
+        options ??= new SslServerOptions();
+        options.Validate();
+        SslContext context = Create(options, isServer: true, numTickets: options.TicketCount, verifyPeer: false);
+        try
+        {
+            if (options.CertificatePem is not null)
+            {
+                byte[] cert = Encoding.ASCII.GetBytes(options.CertificatePem);
+                byte[] key = Encoding.ASCII.GetBytes(options.PrivateKeyPem!);
+                fixed (byte* c = cert)
+                fixed (byte* k = key)
+                {
+                    Check(ContextNative.SslCtxUseCertificateAndKeyPem(context, c, cert.Length, k, key.Length), "Loading the certificate and private key PEM");
+                }
+            }
+            else
+            {
+                byte[] name = NullTerminated(options.EphemeralCommonName);
+                fixed (byte* n = name)
+                {
+                    Check(ContextNative.SslCtxUseEphemeralCertificate(context, n, 30), "Generating the ephemeral ECDSA P-256 certificate");
+                }
+            }
+            context.SetAlpn(options.ApplicationProtocols);
+            return context;
+        }
+        catch
+        {
+            context.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Creates a connection (<c>SSL_new</c> over two memory BIOs). <paramref name="serverName"/> is the client's SNI.</summary>
+    public SslConnection CreateConnection(string? serverName = null) => new(this, serverName);
+
+    /// <summary>
+    /// Removes sessions expired at <paramref name="now"/> from the internal cache, marking them
+    /// non-resumable (<c>SSL_CTX_flush_sessions</c>). Borrowed views of flushed sessions still fail their
+    /// epoch check only when their connection changes; owned handles stay valid but non-resumable.
+    /// </summary>
+    public void FlushExpiredSessions(DateTimeOffset now) => ContextNative.SslCtxFlushSessions(this, now.ToUnixTimeSeconds());
+
+    /// <summary>Sessions in the internal (server) cache (<c>SSL_CTX_sess_number</c>).</summary>
+    public long CachedSessionCount => ContextNative.SslCtxSessNumber(this);
+
+    /// <summary>The context's certificate as PEM (<c>PEM_write_bio_X509</c> of <c>SSL_CTX_get0_certificate</c>).</summary>
+    public string GetCertificatePem()
+    {
+        int needed = 0;
+        int length = ContextNative.SslCtxGetCertificatePem(this, null, 0, &needed);
+        if (length == ShimConstants.ErrArgument)
+        {
+            throw new InvalidOperationException("This context has no certificate.");
+        }
+        byte[] buffer = new byte[Math.Max(needed, 1)];
+        fixed (byte* b = buffer)
+        {
+            length = ContextNative.SslCtxGetCertificatePem(this, b, buffer.Length, &needed);
+        }
+        if (length < 0)
+        {
+            throw new InvalidOperationException(OpenSslError.ReasonOr("Writing the certificate PEM"));
+        }
+        return Encoding.ASCII.GetString(buffer, 0, length);
+    }
+
+    /// <summary>Frees the <c>SSL_CTX</c> (<c>SSL_CTX_free</c>). Live connections and sessions keep their own references.</summary>
+    public void Dispose()
+    {
+        Free();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"SslContext #{Id} ({(IsServer ? "server" : "client")}{(IsDisposed ? ", disposed" : "")})";
+
+    private void Free()
+    {
+        nint ctx = Interlocked.Exchange(ref _ctx, 0);
+        if (ctx != 0)
+        {
+            ContextNative.SslCtxFree(ctx);
+        }
+    }
+
+    private static SslContext Create(SslContextOptions options, bool isServer, int numTickets, bool verifyPeer)
+    {
+        ShimLayout.EnsureVerified();
+        FsCtxOptions native = new()
+        {
+            IsServer = isServer ? 1 : 0,
+            MinVersion = (int)options.MinVersion,
+            MaxVersion = (int)options.MaxVersion,
+            TicketsEnabled = options.EnableTickets ? 1 : 0,
+            NumTickets = numTickets,
+            SessionCacheSize = options.SessionCacheSize,
+            SessionTimeoutSeconds = (long)options.SessionTimeout.TotalSeconds,
+            CaptureNewSessions = isServer ? 0 : 1,
+            VerifyPeer = verifyPeer ? 1 : 0,
+        };
+        ulong id = 0;
+        nint ctx = ContextNative.SslCtxCreate(&native, &id);
+        if (ctx == 0)
+        {
+            throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_CTX_new"));
+        }
+        return new SslContext(ctx, id, isServer);
+    }
+
+    private void SetAlpn(IList<string> protocols)
+    {
+        if (protocols.Count == 0)
+        {
+            return;
+        }
+        var wire = new List<byte>();
+        foreach (string protocol in protocols)
+        {
+            wire.Add((byte)protocol.Length);
+            wire.AddRange(Encoding.ASCII.GetBytes(protocol));
+        }
+        byte[] bytes = wire.ToArray();
+        fixed (byte* w = bytes)
+        {
+            Check(ContextNative.SslCtxSetAlpnProtos(this, w, bytes.Length), "Setting ALPN protocols");
+        }
+    }
+
+    internal static byte[] NullTerminated(string value)
+    {
+        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(value) + 1];
+        Encoding.UTF8.GetBytes(value, bytes);
+        return bytes;
+    }
+
+    private static void Check(int status, string operation)
+    {
+        if (status != ShimConstants.Ok)
+        {
+            throw new ArgumentException(OpenSslError.ReasonOr(operation));
+        }
+    }
+
+    private void ThrowDisposed() => throw new ObjectDisposedException(nameof(SslContext), $"SslContext #{Id} has been disposed.");
+}

@@ -1,0 +1,235 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Text;
+using FastSession.Interop;
+
+namespace FastSession;
+
+/// <summary>
+/// An owned reference to an <c>SSL_SESSION</c> (<c>SSL_get1_session</c>, a new-session callback, or an
+/// import): it keeps the session alive after its connection changes or is freed, until
+/// <see cref="Dispose"/> calls <c>SSL_SESSION_free</c> exactly once (S2). A small struct over a pooled slot:
+/// acquiring and disposing allocate nothing in steady state; copies share the reference, so a second
+/// <c>Dispose</c> (also on a copy) does nothing, and any use after <c>Dispose</c> throws
+/// <see cref="ObjectDisposedException"/>. <c>default</c> is "no session" (<see cref="IsNone"/>).
+/// </summary>
+/// <remarks>The slot, pool, leases, <c>Dispose</c>, equality and <c>ToString</c> are generated (FastSession.Generators).</remarks>
+[OwnedHandle("fastsession_shim", "FastSessionNative_SslSessionFree", UpRefEntryPoint = "FastSessionNative_SslSessionUpRef")]
+public readonly unsafe partial struct SslSession
+{
+    /// <summary>Whether the session can resume a connection (<c>SSL_SESSION_is_resumable</c>, S5, S8).</summary>
+    public bool IsResumable
+    {
+        get
+        {
+            using var lease = Enter();
+            return SessionNative.SslSessionIsResumable(lease.Pointer) != 0;
+        }
+    }
+
+    /// <summary>The session's protocol (<c>SSL_SESSION_get_protocol_version</c>).</summary>
+    public TlsVersion Protocol
+    {
+        get
+        {
+            using var lease = Enter();
+            return (TlsVersion)SessionNative.SslSessionGetProtocolVersion(lease.Pointer);
+        }
+    }
+
+    /// <summary>The session id (<c>SSL_SESSION_get_id</c>), by value.</summary>
+    public SslSessionId Id
+    {
+        get
+        {
+            byte* buffer = stackalloc byte[ShimConstants.SessionIdMax];
+            int length;
+            using (var lease = Enter())
+            {
+                length = SessionNative.SslSessionGetId(lease.Pointer, buffer, ShimConstants.SessionIdMax);
+            }
+            return new SslSessionId(new ReadOnlySpan<byte>(buffer, Math.Clamp(length, 0, ShimConstants.SessionIdMax)));
+        }
+    }
+
+    /// <summary>Id of the <see cref="SslContext"/> the session is bound to (0 while unbound, S12).</summary>
+    public ulong ContextId
+    {
+        get
+        {
+            using var lease = Enter();
+            return SessionNative.SslSessionGetContextId(lease.Pointer);
+        }
+    }
+
+    /// <summary>Fills <paramref name="info"/> with every session field in one native call (<c>fs_session_info</c>).</summary>
+    public void GetInfo(out SslSessionInfo info)
+    {
+        Unsafe.SkipInit(out info);
+        using var lease = Enter();
+        fixed (SslSessionInfo* p = &info)
+        {
+            SessionNative.SslSessionGetInfo(lease.Pointer, p);
+        }
+    }
+
+    /// <summary>A snapshot of every session field (<see cref="GetInfo(out SslSessionInfo)"/>).</summary>
+    public SslSessionInfo Info
+    {
+        get
+        {
+            GetInfo(out SslSessionInfo info);
+            return info;
+        }
+    }
+
+    /// <summary>Sets the session's start time (<c>SSL_SESSION_set_time</c>), e.g. to age it in tests.</summary>
+    public void SetTime(DateTimeOffset time)
+    {
+        if (SessionNative.SslSessionSetTime(this, time.ToUnixTimeSeconds()) != 1)
+        {
+            throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_SESSION_set_time"));
+        }
+    }
+
+    /// <summary>Sets the session's lifetime (<c>SSL_SESSION_set_timeout</c>).</summary>
+    public void SetTimeout(TimeSpan timeout)
+    {
+        if (SessionNative.SslSessionSetTimeout(this, (long)timeout.TotalSeconds) != 1)
+        {
+            throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_SESSION_set_timeout"));
+        }
+    }
+
+    /// <summary>Encodes the session as DER (<c>i2d_SSL_SESSION</c>) into <paramref name="destination"/>;
+    /// false (with the size needed) when it does not fit.</summary>
+    public bool TryWriteDer(Span<byte> destination, out int bytesWritten)
+    {
+        int needed = 0;
+        int length;
+        fixed (byte* d = destination)
+        {
+            length = SessionNative.I2dSslSession(this, d, destination.Length, &needed);
+        }
+        if (length == ShimConstants.ErrBufferTooSmall)
+        {
+            bytesWritten = needed;
+            return false;
+        }
+        if (length < 0)
+        {
+            throw new InvalidOperationException(OpenSslError.ReasonOr("i2d_SSL_SESSION"));
+        }
+        bytesWritten = length;
+        return true;
+    }
+
+    /// <summary>The session as DER (<c>i2d_SSL_SESSION</c>), the body of <c>openssl sess_id -outform DER</c>.</summary>
+    public byte[] ToDer()
+    {
+        Span<byte> probe = stackalloc byte[4096];
+        if (TryWriteDer(probe, out int written))
+        {
+            return probe[..written].ToArray();
+        }
+        byte[] buffer = new byte[written];
+        if (!TryWriteDer(buffer, out written))
+        {
+            throw new InvalidOperationException("i2d_SSL_SESSION changed size between two calls.");
+        }
+        return buffer.AsSpan(0, written).ToArray();
+    }
+
+    /// <summary>The session as PEM, "-----BEGIN SSL SESSION PARAMETERS-----" (<c>PEM_write_bio_SSL_SESSION</c>),
+    /// interchangeable with <c>openssl sess_id</c> and <c>openssl s_client -sess_out</c> files.</summary>
+    public string ToPem() => Encoding.ASCII.GetString(WriteText(static (s, b, c, n) => SessionNative.PemWriteSslSession(s, b, c, n), "PEM_write_bio_SSL_SESSION"));
+
+    /// <summary>The human-readable dump of <c>openssl sess_id -text</c> (<c>SSL_SESSION_print</c>).</summary>
+    public string ToText() => Encoding.ASCII.GetString(WriteText(static (s, b, c, n) => SessionNative.SslSessionPrint(s, b, c, n), "SSL_SESSION_print"));
+
+    /// <summary>
+    /// Decodes DER session bytes (<c>d2i_SSL_SESSION</c>) and binds the session to <paramref name="context"/>.
+    /// Trailing bytes are rejected.
+    /// </summary>
+    /// <exception cref="SslSessionFormatException">The bytes are not one valid session.</exception>
+    public static SslSession FromDer(ReadOnlySpan<byte> der, SslContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        if (der.IsEmpty)
+        {
+            throw new SslSessionFormatException("The session DER is empty.");
+        }
+        ErrorNative.ErrClearError();
+        SslSession session;
+        fixed (byte* d = der)
+        {
+            session = SessionNative.D2iSslSession(d, der.Length, context.Id);
+        }
+        if (session.IsNone)
+        {
+            string? reason = OpenSslError.DrainQueue(out ulong code);
+            throw new SslSessionFormatException($"The bytes are not a valid DER-encoded SSL session{(reason is null ? "" : $": {reason}")}.", code);
+        }
+        return session;
+    }
+
+    /// <summary>
+    /// Reads the first "SSL SESSION PARAMETERS" block of <paramref name="pem"/> (<c>PEM_read_bio_SSL_SESSION</c>),
+    /// as written by <c>openssl s_client -sess_out</c>, and binds it to <paramref name="context"/>.
+    /// </summary>
+    /// <exception cref="SslSessionFormatException">No valid session block was found.</exception>
+    public static SslSession FromPem(string pem, SslContext context)
+    {
+        ArgumentNullException.ThrowIfNull(pem);
+        ArgumentNullException.ThrowIfNull(context);
+        byte[] bytes = Encoding.UTF8.GetBytes(pem);
+        if (bytes.Length == 0)
+        {
+            throw new SslSessionFormatException("The session PEM is empty.");
+        }
+        ErrorNative.ErrClearError();
+        SslSession session;
+        fixed (byte* p = bytes)
+        {
+            session = SessionNative.PemReadSslSession(p, bytes.Length, context.Id);
+        }
+        if (session.IsNone)
+        {
+            string? reason = OpenSslError.DrainQueue(out ulong code);
+            throw new SslSessionFormatException($"The text holds no valid \"-----BEGIN SSL SESSION PARAMETERS-----\" block{(reason is null ? "" : $": {reason}")}.", code);
+        }
+        return session;
+    }
+
+    /// <summary>
+    /// Copies this session into <paramref name="context"/> through DER — the explicit re-bind that S12 requires
+    /// instead of sharing one <c>SSL_SESSION</c> between two <c>SSL_CTX</c>s. The copy is a new owned session.
+    /// </summary>
+    public SslSession RebindTo(SslContext context) => FromDer(ToDer(), context);
+
+    private delegate int TextWriter(SslSession session, byte* buffer, int capacity, int* needed);
+
+    private byte[] WriteText(TextWriter write, string operation)
+    {
+        int needed = 0;
+        byte[] buffer = new byte[8192];
+        for (int attempt = 0; attempt < 2; attempt++)
+        {
+            int length;
+            fixed (byte* b = buffer)
+            {
+                length = write(this, b, buffer.Length, &needed);
+            }
+            if (length >= 0)
+            {
+                return buffer.AsSpan(0, length).ToArray();
+            }
+            if (length != ShimConstants.ErrBufferTooSmall)
+            {
+                break;
+            }
+            buffer = new byte[needed];
+        }
+        throw new InvalidOperationException(OpenSslError.ReasonOr(operation));
+    }
+}
