@@ -1,0 +1,435 @@
+/*
+ * connection.c — SSL objects over two memory BIOs: the batched engine calls and the
+ * per-connection ring of sessions captured by the new-session callback.
+ */
+#include "fs_internal.h"
+
+#include <limits.h>
+#include <string.h>
+
+fs_conn_data* fs_conn_get_data(const SSL* ssl)
+{
+    if (ssl == NULL || fs_idx.ssl_data < 0)
+        return NULL;
+    return SSL_get_ex_data(ssl, fs_idx.ssl_data);
+}
+
+void fs_conn_ring_clear(fs_conn_data* conn)
+{
+    while (conn->count > 0)
+    {
+        SSL_SESSION_free(conn->ring[conn->head]);
+        conn->ring[conn->head] = NULL;
+        conn->head = (conn->head + 1) % FS_NEW_SESSION_RING_CAPACITY;
+        conn->count--;
+    }
+    conn->head = 0;
+}
+
+/*
+ * OpenSSL calls this with a reference it took for us (ssl_update_cache: up_ref, then the
+ * callback). Returning 1 keeps that reference in the ring; returning 0 lets OpenSSL drop it.
+ * Client: every session established (TLS 1.2 at the end of a full handshake, TLS 1.3 once per
+ * NewSessionTicket). Server: every session added to the cache or sent as a ticket.
+ */
+int fs_new_session_cb(SSL* ssl, SSL_SESSION* session)
+{
+    fs_conn_data* conn = fs_conn_get_data(ssl);
+    if (conn == NULL)
+        return 0;
+
+    // A session created on this connection belongs to its context; a mismatch cannot happen
+    // (SslSetSession refuses foreign sessions), and it would not be a reason to lose a ticket.
+    (void)fs_session_bind(session, fs_ctx_id(SSL_get_SSL_CTX(ssl)));
+
+    if (conn->count == FS_NEW_SESSION_RING_CAPACITY)
+    {
+        SSL_SESSION_free(conn->ring[conn->head]);
+        conn->ring[conn->head] = NULL;
+        conn->head = (conn->head + 1) % FS_NEW_SESSION_RING_CAPACITY;
+        conn->count--;
+        conn->dropped++;
+    }
+
+    conn->ring[(conn->head + conn->count) % FS_NEW_SESSION_RING_CAPACITY] = session;
+    conn->count++;
+    return 1;
+}
+
+static void set_role_state(SSL* ssl, int is_server)
+{
+    if (is_server)
+        SSL_set_accept_state(ssl);
+    else
+        SSL_set_connect_state(ssl);
+}
+
+SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name)
+{
+    ERR_clear_error();
+
+    if (ctx == NULL)
+    {
+        fs_raise_argument("ctx is NULL");
+        return NULL;
+    }
+    if (!fs_init())
+        return NULL;
+
+    SSL* ssl = SSL_new(ctx);
+    if (ssl == NULL)
+        return NULL;
+
+    fs_conn_data* conn = OPENSSL_zalloc(sizeof(*conn));
+    if (conn == NULL)
+        goto fail;
+    if (!SSL_set_ex_data(ssl, fs_idx.ssl_data, conn))
+    {
+        OPENSSL_free(conn);
+        goto fail;
+    }
+
+    BIO* rbio = BIO_new(BIO_s_mem());
+    BIO* wbio = BIO_new(BIO_s_mem());
+    if (rbio == NULL || wbio == NULL)
+    {
+        BIO_free(rbio);
+        BIO_free(wbio);
+        goto fail;
+    }
+    // SSL_set_bio takes ownership of both BIOs; SSL_free frees them.
+    SSL_set_bio(ssl, rbio, wbio);
+
+    fs_ctx_data* ctx_data = fs_ctx_get_data(ctx);
+    conn->is_server = ctx_data != NULL ? ctx_data->is_server : SSL_is_server(ssl);
+    set_role_state(ssl, conn->is_server);
+
+    if (server_name != NULL && !conn->is_server && !SSL_set_tlsext_host_name(ssl, server_name))
+        goto fail;
+
+    return ssl;
+
+fail:
+    if (ERR_peek_error() == 0)
+        ERR_raise(ERR_LIB_SSL, ERR_R_INTERNAL_ERROR);
+    SSL_free(ssl); // also frees conn through the ex_data free callback
+    return NULL;
+}
+
+void FastSessionNative_SslFree(SSL* ssl)
+{
+    // The ring's sessions are freed by the ex_data free callback inside SSL_free.
+    SSL_free(ssl);
+}
+
+int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
+{
+    ERR_clear_error();
+
+    if (ssl == NULL)
+    {
+        fs_raise_argument("ssl is NULL");
+        return FS_ERR_ARGUMENT;
+    }
+
+    fs_conn_data* conn = fs_conn_get_data(ssl);
+    int is_server = conn != NULL ? conn->is_server : SSL_is_server(ssl);
+
+    if (!SSL_clear(ssl))
+        return FS_ERR_OPENSSL;
+
+    // After a clean shutdown SSL_clear keeps the old session, and a client would offer it again
+    // in the next handshake. The reused object starts without one: resumption is explicit
+    // (FastSessionNative_SslSetSession). In the "before" state this cannot touch the cache.
+    if (!SSL_set_session(ssl, NULL))
+        return FS_ERR_OPENSSL;
+
+    (void)BIO_reset(SSL_get_rbio(ssl));
+    (void)BIO_reset(SSL_get_wbio(ssl));
+
+    if (conn != NULL)
+    {
+        fs_conn_ring_clear(conn);
+        conn->dropped = 0;
+    }
+
+    set_role_state(ssl, is_server);
+
+    if (server_name != NULL && !is_server && !SSL_set_tlsext_host_name(ssl, server_name))
+        return FS_ERR_OPENSSL;
+
+    return FS_OK;
+}
+
+/* ---- The batched engine ------------------------------------------------------------------- */
+
+static int32_t clamp_to_int32(size_t n)
+{
+    return n > INT32_MAX ? INT32_MAX : (int32_t)n;
+}
+
+static int32_t drain(SSL* ssl, uint8_t* out, int32_t out_cap)
+{
+    BIO* wbio = SSL_get_wbio(ssl);
+    if (wbio == NULL || out == NULL || out_cap <= 0)
+        return 0;
+    int n = BIO_read(wbio, out, out_cap);
+    return n > 0 ? n : 0;
+}
+
+static int32_t pending(SSL* ssl)
+{
+    BIO* wbio = SSL_get_wbio(ssl);
+    return wbio != NULL ? clamp_to_int32(BIO_ctrl_pending(wbio)) : 0;
+}
+
+/* Validates the call and feeds `in` to the read BIO. Returns 1 to go on, 0 when *result
+ * already holds the failure. */
+static int io_begin(SSL* ssl, const uint8_t* in, int32_t in_len, fs_io_result* result)
+{
+    memset(result, 0, sizeof(*result));
+
+    if (ssl == NULL || in_len < 0 || (in == NULL && in_len > 0))
+    {
+        fs_raise_argument("invalid connection call arguments");
+        result->ret = FS_ERR_ARGUMENT;
+        result->ssl_error = FS_SSL_ERROR_SSL;
+        result->error_code = ERR_peek_last_error();
+        return 0;
+    }
+
+    if (in_len > 0)
+    {
+        // A memory BIO takes everything (it grows) unless memory runs out.
+        int n = BIO_write(SSL_get_rbio(ssl), in, in_len);
+        if (n != in_len)
+        {
+            if (ERR_peek_error() == 0)
+                ERR_raise(ERR_LIB_SSL, ERR_R_BIO_LIB);
+            result->ret = FS_ERR_OPENSSL;
+            result->ssl_error = FS_SSL_ERROR_SSL;
+            result->error_code = ERR_peek_last_error();
+            return 0;
+        }
+        result->bytes_consumed = in_len;
+    }
+    return 1;
+}
+
+static int32_t io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    result->ret = ret;
+    result->ssl_error = ssl_error;
+    if (ssl_error == SSL_ERROR_SSL || ssl_error == SSL_ERROR_SYSCALL)
+        result->error_code = ERR_peek_last_error();
+
+    result->bytes_produced = drain(ssl, out, out_cap);
+    result->pending_output = pending(ssl);
+
+    fs_conn_data* conn = fs_conn_get_data(ssl);
+    result->new_sessions = conn != NULL ? conn->count : 0;
+    result->handshake_done = SSL_is_init_finished(ssl) ? 1 : 0;
+    return ret;
+}
+
+int32_t FastSessionNative_SslDoHandshake(SSL* ssl, const uint8_t* in, int32_t in_len,
+    uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    ERR_clear_error();
+
+    if (result == NULL)
+        return FS_ERR_ARGUMENT;
+    if (!io_begin(ssl, in, in_len, result))
+        return result->ret;
+
+    int ret = SSL_do_handshake(ssl);
+    int err = ret > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, ret);
+    return io_end(ssl, ret, err, out, out_cap, result);
+}
+
+int32_t FastSessionNative_SslRead(SSL* ssl, const uint8_t* in, int32_t in_len,
+    uint8_t* plain, int32_t plain_cap, uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    ERR_clear_error();
+
+    if (result == NULL)
+        return FS_ERR_ARGUMENT;
+    if (plain_cap < 0 || (plain == NULL && plain_cap > 0))
+    {
+        memset(result, 0, sizeof(*result));
+        fs_raise_argument("invalid plaintext buffer");
+        result->ret = FS_ERR_ARGUMENT;
+        result->ssl_error = FS_SSL_ERROR_SSL;
+        result->error_code = ERR_peek_last_error();
+        return result->ret;
+    }
+    if (!io_begin(ssl, in, in_len, result))
+        return result->ret;
+
+    int ret;
+    int err = SSL_ERROR_NONE;
+    if (plain_cap == 0)
+    {
+        // No room for plaintext: process the records (post-handshake messages) without
+        // consuming application data.
+        unsigned char probe;
+        size_t n = 0;
+        ret = SSL_peek_ex(ssl, &probe, 1, &n);
+        if (ret <= 0)
+            err = SSL_get_error(ssl, ret);
+    }
+    else
+    {
+        // SSL_read_ex returns at most one record: go on while input remains and room is left.
+        size_t total = 0;
+        BIO* rbio = SSL_get_rbio(ssl);
+        for (;;)
+        {
+            size_t n = 0;
+            ret = SSL_read_ex(ssl, plain + total, (size_t)plain_cap - total, &n);
+            if (ret <= 0)
+            {
+                err = SSL_get_error(ssl, ret);
+                break;
+            }
+            total += n;
+            if (total == (size_t)plain_cap || (SSL_pending(ssl) == 0 && BIO_ctrl_pending(rbio) == 0))
+                break;
+        }
+        result->plaintext_bytes = (int32_t)total;
+        // Plaintext followed by "need more input" is a plain success.
+        if (total > 0 && err == SSL_ERROR_WANT_READ)
+        {
+            ret = 1;
+            err = SSL_ERROR_NONE;
+        }
+    }
+    return io_end(ssl, ret, err, out, out_cap, result);
+}
+
+int32_t FastSessionNative_SslWrite(SSL* ssl, const uint8_t* plain, int32_t plain_len,
+    uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    ERR_clear_error();
+
+    if (result == NULL)
+        return FS_ERR_ARGUMENT;
+    if (plain_len < 0 || (plain == NULL && plain_len > 0))
+    {
+        memset(result, 0, sizeof(*result));
+        fs_raise_argument("invalid plaintext buffer");
+        result->ret = FS_ERR_ARGUMENT;
+        result->ssl_error = FS_SSL_ERROR_SSL;
+        result->error_code = ERR_peek_last_error();
+        return result->ret;
+    }
+    if (!io_begin(ssl, NULL, 0, result))
+        return result->ret;
+
+    int ret = 1;
+    int err = SSL_ERROR_NONE;
+    if (plain_len > 0)
+    {
+        size_t written = 0;
+        ret = SSL_write_ex(ssl, plain, (size_t)plain_len, &written);
+        if (ret <= 0)
+            err = SSL_get_error(ssl, ret);
+        result->plaintext_bytes = (int32_t)written;
+    }
+    return io_end(ssl, ret, err, out, out_cap, result);
+}
+
+int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    ERR_clear_error();
+
+    if (result == NULL)
+        return FS_ERR_ARGUMENT;
+    if (!io_begin(ssl, NULL, 0, result))
+        return result->ret;
+
+    int ret = SSL_shutdown(ssl);
+    // 0 is progress (close_notify sent), not a failure: SSL_get_error must not be asked.
+    int err = ret < 0 ? SSL_get_error(ssl, ret) : SSL_ERROR_NONE;
+    return io_end(ssl, ret, err, out, out_cap, result);
+}
+
+int32_t FastSessionNative_SslDrainOutput(SSL* ssl, uint8_t* out, int32_t out_cap)
+{
+    // No error queue impact.
+    return ssl != NULL ? drain(ssl, out, out_cap) : 0;
+}
+
+int32_t FastSessionNative_SslPendingOutput(SSL* ssl)
+{
+    // No error queue impact.
+    return ssl != NULL ? pending(ssl) : 0;
+}
+
+int32_t FastSessionNative_SslTakeNewSessions(SSL* ssl, SSL_SESSION** sessions, int32_t cap)
+{
+    // No error queue impact.
+    fs_conn_data* conn = fs_conn_get_data(ssl);
+    if (conn == NULL || sessions == NULL || cap <= 0)
+        return 0;
+
+    int32_t taken = 0;
+    while (taken < cap && conn->count > 0)
+    {
+        sessions[taken++] = conn->ring[conn->head];
+        conn->ring[conn->head] = NULL;
+        conn->head = (conn->head + 1) % FS_NEW_SESSION_RING_CAPACITY;
+        conn->count--;
+    }
+    if (conn->count == 0)
+        conn->head = 0;
+    return taken;
+}
+
+int32_t FastSessionNative_SslGetDroppedSessionCount(SSL* ssl)
+{
+    // No error queue impact.
+    fs_conn_data* conn = fs_conn_get_data(ssl);
+    return conn != NULL ? conn->dropped : 0;
+}
+
+int32_t FastSessionNative_SslSessionReused(SSL* ssl)
+{
+    // No error queue impact.
+    return ssl != NULL ? SSL_session_reused(ssl) : 0;
+}
+
+int32_t FastSessionNative_SslVersion(SSL* ssl)
+{
+    // No error queue impact.
+    return ssl != NULL ? SSL_version(ssl) : 0;
+}
+
+int32_t FastSessionNative_SslIsInitFinished(SSL* ssl)
+{
+    // No error queue impact.
+    return ssl != NULL ? SSL_is_init_finished(ssl) : 0;
+}
+
+int32_t FastSessionNative_SslGetShutdown(SSL* ssl)
+{
+    // No error queue impact.
+    return ssl != NULL ? SSL_get_shutdown(ssl) : 0;
+}
+
+int32_t FastSessionNative_SslGet0AlpnSelected(SSL* ssl, uint8_t* buf, int32_t cap)
+{
+    // No error queue impact.
+    if (ssl == NULL)
+        return 0;
+
+    const unsigned char* data = NULL;
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(ssl, &data, &len);
+    if (data == NULL || len == 0)
+        return 0;
+    if (buf == NULL || cap < (int32_t)len)
+        return FS_ERR_BUFFER_TOO_SMALL;
+    memcpy(buf, data, len);
+    return (int32_t)len;
+}

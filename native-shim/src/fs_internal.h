@@ -1,0 +1,84 @@
+/*
+ * fs_internal.h — private declarations shared by the shim's source files.
+ * Nothing here is exported: the build uses -fvisibility=hidden and a version script, and every
+ * internal symbol starts with fs_ so the static archive links cleanly into any executable.
+ */
+#ifndef FASTSESSION_INTERNAL_H
+#define FASTSESSION_INTERNAL_H
+
+#include "fastsession_shim.h"
+
+#include <stdint.h>
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+/* ---- accounting.c: ex_data indices and live counts ------------------------------------------ */
+
+/* ex_data indices owned by the shim; valid after fs_init() returned 1. */
+typedef struct fs_indices {
+    int ctx_data;      /* SSL_CTX: fs_ctx_data* (freed by the index's free callback) */
+    int ssl_data;      /* SSL: fs_conn_data* (the new-session ring; freed by the free callback) */
+    int session_ctx_id;/* SSL_SESSION: context id stamp, stored as an integer (uintptr_t) */
+    int ctx_count;     /* counting indices: marker set by new_func, checked by free_func */
+    int ssl_count;
+    int session_count;
+    int x509_count;
+} fs_indices;
+
+extern fs_indices fs_idx;
+
+/* Registers the ex_data indices once per process (CRYPTO_THREAD_run_once). Returns 1 when the
+ * shim is usable; 0 otherwise, with a reason in the error queue. Call it first in every export
+ * that creates OpenSSL objects, so their creation is counted. */
+int fs_init(void);
+
+/* ---- context.c ------------------------------------------------------------------------------ */
+
+typedef struct fs_ctx_data {
+    uint64_t id;
+    int32_t is_server;
+    unsigned char* alpn;   /* server: preference list (wire format), client: unused */
+    unsigned int alpn_len;
+} fs_ctx_data;
+
+fs_ctx_data* fs_ctx_get_data(const SSL_CTX* ctx);
+uint64_t fs_ctx_id(const SSL_CTX* ctx);
+
+/* OpenSSL's new-session callback (SSL_CTX_sess_set_new_cb): moves the session into the ring. */
+int fs_new_session_cb(SSL* ssl, SSL_SESSION* session);
+
+/* ---- connection.c --------------------------------------------------------------------------- */
+
+typedef struct fs_conn_data {
+    SSL_SESSION* ring[FS_NEW_SESSION_RING_CAPACITY];
+    int32_t head;     /* index of the oldest session */
+    int32_t count;
+    int32_t dropped;
+    int32_t is_server;
+} fs_conn_data;
+
+fs_conn_data* fs_conn_get_data(const SSL* ssl);
+void fs_conn_ring_clear(fs_conn_data* conn);
+
+/* ---- session.c ------------------------------------------------------------------------------ */
+
+uint64_t fs_session_ctx_id(const SSL_SESSION* session);
+/* Stamps an unbound session; returns FS_OK, or FS_ERR_WRONG_CONTEXT when bound to another id. */
+int32_t fs_session_bind(SSL_SESSION* session, uint64_t ctx_id);
+
+/* ---- errors.c ------------------------------------------------------------------------------- */
+
+/* Raises an argument error (ERR_LIB_SSL, ERR_R_PASSED_INVALID_ARGUMENT) with a short detail so
+ * the caller finds a reason in the queue. */
+void fs_raise_argument(const char* detail);
+
+/* Copies the contents of a memory BIO into buf with the needed-size two-call contract. */
+int32_t fs_copy_mem_bio(BIO* bio, uint8_t* buf, int32_t cap, int32_t* needed);
+
+/* The needed-size contract for i2d-style encoders: len is the encoded size (<= 0 = failure). */
+int32_t fs_check_capacity(int len, const uint8_t* buf, int32_t cap, int32_t* needed);
+
+#endif /* FASTSESSION_INTERNAL_H */
