@@ -1,0 +1,92 @@
+using Microsoft.CodeAnalysis;
+
+namespace FastSession.Generators
+{
+    /// <summary>
+    /// Every diagnostic the generator reports. Ids FSG0001–FSG0099 are reserved for it;
+    /// all are errors: each one means the generated interop would be wrong or would not compile.
+    /// </summary>
+    internal static class DiagnosticDescriptors
+    {
+        public const string Category = "FastSession.Interop";
+
+        public static class Ids
+        {
+            public const string ImportMethodNotStaticPartial = "FSG0001";
+            public const string TypeNotPartial = "FSG0002";
+            public const string NotABorrowedView = "FSG0003";
+            public const string OwnedHandleWithoutFree = "FSG0004";
+            public const string NotBlittable = "FSG0005";
+            public const string TrivialCallTakesLock = "FSG0006";
+            public const string DuplicateEntryPoint = "FSG0007";
+            public const string ViewReturnWithoutOwner = "FSG0008";
+            public const string HandleOwnerIncomplete = "FSG0009";
+            public const string ImportOutsideLibrary = "FSG0010";
+            public const string EmptyName = "FSG0011";
+            public const string ToOwnedMisconfigured = "FSG0012";
+        }
+
+        public static readonly DiagnosticDescriptor ImportMethodNotStaticPartial = Error(
+            Ids.ImportMethodNotStaticPartial,
+            "[ShimImport] method must be 'static partial'",
+            "Method '{0}' is marked [ShimImport] and must be a non-generic 'static partial' method without a body, returning by value");
+
+        public static readonly DiagnosticDescriptor TypeNotPartial = Error(
+            Ids.TypeNotPartial,
+            "Type extended by the generator must be partial",
+            "Type '{0}' must be declared 'partial' (as must every type containing it) so the generator can add members to it");
+
+        public static readonly DiagnosticDescriptor NotABorrowedView = Error(
+            Ids.NotABorrowedView,
+            "Borrowed view must be a ref struct marked [BorrowedView]",
+            "Type '{0}' is not a ref struct marked [BorrowedView]: {1}");
+
+        public static readonly DiagnosticDescriptor OwnedHandleWithoutFree = Error(
+            Ids.OwnedHandleWithoutFree,
+            "[OwnedHandle] without a free entry point",
+            "Owned handle '{0}' must name the native function that frees it (the second argument of [OwnedHandle])");
+
+        public static readonly DiagnosticDescriptor NotBlittable = Error(
+            Ids.NotBlittable,
+            "Parameter or return type cannot cross the shim",
+            "{0} of '{1}' has type '{2}', which the shim cannot pass: use a blittable primitive, an unmanaged pointer, a [ShimHandleOwner] class, an [OwnedHandle] struct or a [BorrowedView] ref struct, by value");
+
+        public static readonly DiagnosticDescriptor TrivialCallTakesLock = Error(
+            Ids.TrivialCallTakesLock,
+            "Trivial = true on a call that may take a lock",
+            "'{0}' is declared Trivial but calls '{1}', whose name says it may lock, block or call back ('{2}'); [SuppressGCTransition] on it could stall the GC, so remove Trivial = true");
+
+        public static readonly DiagnosticDescriptor DuplicateEntryPoint = Error(
+            Ids.DuplicateEntryPoint,
+            "Entry point imported twice with different signatures",
+            "Entry point '{0}' of library '{1}' is also imported by '{2}' with a different native signature or Trivial setting ({3} vs {4})");
+
+        public static readonly DiagnosticDescriptor ViewReturnWithoutOwner = Error(
+            Ids.ViewReturnWithoutOwner,
+            "Borrowed view return needs its owner as the first parameter",
+            "'{0}' returns the borrowed view '{1}', so its first parameter must be the view's owner '{2}'");
+
+        public static readonly DiagnosticDescriptor HandleOwnerIncomplete = Error(
+            Ids.HandleOwnerIncomplete,
+            "Handle owner is incomplete",
+            "Type '{0}' cannot own native handles for the generator: {1}");
+
+        public static readonly DiagnosticDescriptor ImportOutsideLibrary = Error(
+            Ids.ImportOutsideLibrary,
+            "[ShimImport] outside a [ShimLibrary] class",
+            "Method '{0}' is marked [ShimImport] but its containing type '{1}' is not marked [ShimLibrary]");
+
+        public static readonly DiagnosticDescriptor EmptyName = Error(
+            Ids.EmptyName,
+            "Empty library name or entry point",
+            "The {0} given for '{1}' must not be empty");
+
+        public static readonly DiagnosticDescriptor ToOwnedMisconfigured = Error(
+            Ids.ToOwnedMisconfigured,
+            "Borrowed view's ToOwned is misconfigured",
+            "Borrowed view '{0}': {1}");
+
+        private static DiagnosticDescriptor Error(string id, string title, string message)
+            => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+    }
+}
