@@ -154,10 +154,19 @@ int32_t FastSessionNative_X509GetSubjectName(const X509* cert, char* buf, int32_
     // No error queue impact.
     if (cert == NULL || buf == NULL || cap <= 0)
         return 0;
-    if (X509_NAME_oneline(X509_get_subject_name(cert), buf, cap) == NULL)
+    // X509_NAME_oneline truncates at entry boundaries (often to ""): format the whole name,
+    // then cut it at the byte that fits.
+    char* full = X509_NAME_oneline(X509_get_subject_name(cert), NULL, 0);
+    if (full == NULL)
     {
         buf[0] = '\0';
         return 0;
     }
-    return (int32_t)strnlen(buf, (size_t)cap);
+    size_t len = strlen(full);
+    if (len > (size_t)cap - 1)
+        len = (size_t)cap - 1;
+    memcpy(buf, full, len);
+    buf[len] = '\0';
+    OPENSSL_free(full);
+    return (int32_t)len;
 }

@@ -69,6 +69,15 @@ static int alpn_select_cb(SSL* ssl, const unsigned char** out, unsigned char* ou
     return SSL_TLSEXT_ERR_OK;
 }
 
+/* Acknowledges any server name. Without a servername callback OpenSSL does not acknowledge SNI,
+ * and then neither side records it in the session (TLS 1.2: SSL_SESSION_get0_hostname = NULL). */
+static int sni_accept_cb(SSL* ssl, int* alert, void* arg)
+{
+    (void)alert;
+    (void)arg;
+    return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
+}
+
 SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t* ctx_id)
 {
     ERR_clear_error();
@@ -126,6 +135,7 @@ SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t*
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
         if (!SSL_CTX_set_session_id_context(ctx, k_session_id_context, sizeof(k_session_id_context) - 1))
             goto fail;
+        SSL_CTX_set_tlsext_servername_callback(ctx, sni_accept_cb);
         if (options->num_tickets >= 0 && !SSL_CTX_set_num_tickets(ctx, (size_t)options->num_tickets))
             goto fail;
     }
