@@ -5,7 +5,8 @@
  *  - Every export is FastSessionNative_<PascalCasedOpenSslName>; Get0 (borrowed) and Get1
  *    (owned, caller frees once) stay in the names.
  *  - Anything that can fail starts with ERR_clear_error(); the caller may read the reason with
- *    FastSessionNative_ErrGetErrorString right after a failure, on the same thread.
+ *    FastSessionNative_ErrGetError + FastSessionNative_ErrErrorStringN right after a failure,
+ *    on the same thread.
  *    Pure getters say "No error queue impact."
  *  - No export calls back into managed code. The new-session callback and the ALPN selection
  *    callback are C functions inside the shim; captured sessions wait in a per-connection ring
@@ -76,13 +77,15 @@ typedef struct fs_ctx_options {
     int32_t min_version;          /* FS_TLS1_2 / FS_TLS1_3; 0 = FS_TLS1_2 */
     int32_t max_version;          /* FS_TLS1_2 / FS_TLS1_3; 0 = FS_TLS1_3 */
     int32_t tickets_enabled;      /* 0 sets SSL_OP_NO_TICKET (TLS1.2: session ids only) */
-    int32_t num_tickets;          /* server, TLS 1.3: SSL_CTX_set_num_tickets; -1 = default (2) */
+    int32_t num_tickets;          /* server, TLS 1.3: SSL_CTX_set_num_tickets; -1 = default (2),
+                                     0 = no tickets (so no TLS 1.3 resumption) */
     int32_t session_cache_size;   /* SSL_CTX_sess_set_cache_size; 0 = default */
     int64_t session_timeout_seconds; /* SSL_CTX_set_timeout; 0 = default */
     int32_t capture_new_sessions; /* 1: install the shim's new-session callback (client: also
                                      SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) */
     int32_t verify_peer;          /* client: SSL_VERIFY_PEER against certificates added with
-                                     FastSessionNative_SslCtxAddTrustedCertificatePem */
+                                     FastSessionNative_SslCtxAddTrustedCertificatePem (chain
+                                     only, no host name check); ignored on servers */
 } fs_ctx_options;
 
 /* Result of one batched engine call (handshake / read / write / shutdown flight). */
@@ -119,8 +122,11 @@ typedef struct fs_session_info {
     uint8_t alpn[FS_ALPN_MAX];       /* SSL_SESSION_get0_alpn_selected */
 } fs_session_info;
 
-/* Live objects (created minus freed) of each kind since the process started, counted through
- * ex_data new/free callbacks, so OpenSSL-internal copies count too. */
+/* Live objects (created minus freed) of each kind, counted through ex_data new/free callbacks,
+ * so OpenSSL-internal copies count too. Counting starts at the shim's first call that creates
+ * objects or reads the counts (objects older than that are never counted, nor subtracted), and
+ * covers every object of the process made after it, also those of other OpenSSL users in the
+ * same process (e.g. SslStream's). */
 typedef struct fs_live_counts {
     int64_t contexts;
     int64_t connections;
@@ -152,7 +158,8 @@ FS_EXPORT int32_t FastSessionNative_GetStructSize(int32_t which);
 /* ---- Contexts (SSL_CTX) -------------------------------------------------------------------- */
 
 /* Shims SSL_CTX_new(TLS_server_method()/TLS_client_method()) and applies every option (protocol
- * range, tickets, cache mode/size/timeout, new-session capture, session id context).
+ * range, tickets, cache mode/size/timeout, new-session capture, session id context; servers also
+ * acknowledge any SNI name so both sides' sessions record it).
  * Assigns a process-unique 64-bit context id (a counter, never an address) written to *ctx_id.
  * Returns an owned SSL_CTX* (free with FastSessionNative_SslCtxFree) or NULL on failure. */
 FS_EXPORT SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t* ctx_id);
@@ -170,7 +177,8 @@ FS_EXPORT int32_t FastSessionNative_SslCtxUseCertificateAndKeyPem(SSL_CTX* ctx,
     const uint8_t* cert_pem, int32_t cert_len, const uint8_t* key_pem, int32_t key_len);
 
 /* Generates an ECDSA P-256 key and a self-signed certificate for common_name (valid from one
- * hour ago for days_valid days) and installs both on ctx. Returns FS_OK or FS_ERR_OPENSSL. */
+ * hour ago for days_valid days; subjectAltName DNS:common_name) and installs both on ctx.
+ * Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL. */
 FS_EXPORT int32_t FastSessionNative_SslCtxUseEphemeralCertificate(SSL_CTX* ctx,
     const char* common_name, int32_t days_valid);
 
@@ -190,14 +198,16 @@ FS_EXPORT int32_t FastSessionNative_SslCtxSetAlpnProtos(SSL_CTX* ctx, const uint
     int32_t len);
 
 /* Shims SSL_CTX_flush_sessions(ctx, time): removes sessions expired at `time` (seconds since
- * the epoch) from the context's internal cache, marking them non-resumable. No error queue impact. */
+ * the epoch; 0 = every session) from the context's internal cache, marking them non-resumable.
+ * No error queue impact. */
 FS_EXPORT void FastSessionNative_SslCtxFlushSessions(SSL_CTX* ctx, int64_t time);
 
 /* Shims SSL_CTX_sess_number (a macro): sessions in the internal cache. No error queue impact. */
 FS_EXPORT int64_t FastSessionNative_SslCtxSessNumber(SSL_CTX* ctx);
 
 /* Shims SSL_CTX_add_session / SSL_CTX_remove_session (server cache manipulation for tests and
- * tools). Return 1 on success, 0 otherwise. */
+ * tools). Return 1 on success, 0 otherwise (AddSession: also for a session bound to another
+ * context). */
 FS_EXPORT int32_t FastSessionNative_SslCtxAddSession(SSL_CTX* ctx, SSL_SESSION* session);
 FS_EXPORT int32_t FastSessionNative_SslCtxRemoveSession(SSL_CTX* ctx, SSL_SESSION* session);
 
@@ -213,28 +223,40 @@ FS_EXPORT SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name
 FS_EXPORT void FastSessionNative_SslFree(SSL* ssl);
 
 /* Shims SSL_clear for reuse of the object, also emptying both memory BIOs and the ring and
- * restoring the connect/accept state. Sets a new SNI when server_name is non-NULL.
- * Returns FS_OK or FS_ERR_OPENSSL. */
+ * restoring the connect/accept state. Sets a new SNI when server_name is non-NULL. The session
+ * SSL_clear keeps after a clean shutdown is dropped too (SSL_set_session(ssl, NULL)): the next
+ * handshake resumes only after FastSessionNative_SslSetSession.
+ * Returns FS_OK or FS_ERR_OPENSSL (FS_ERR_ARGUMENT for NULL). */
 FS_EXPORT int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name);
 
 /* One handshake flight: BIO_write(in) → SSL_do_handshake → drain up to out_cap ciphertext bytes
- * into out. Everything the caller needs is in *result; never blocks. Returns result->ret. */
+ * into out. Everything the caller needs is in *result; never blocks. Returns result->ret.
+ * For all four engine calls: invalid arguments (NULL ssl, negative length, NULL buffer with a
+ * non-zero length) give result->ret = FS_ERR_ARGUMENT, ssl_error = FS_SSL_ERROR_SSL and a reason
+ * in error_code; a NULL result gives just the FS_ERR_ARGUMENT return. */
 FS_EXPORT int32_t FastSessionNative_SslDoHandshake(SSL* ssl, const uint8_t* in, int32_t in_len,
     uint8_t* out, int32_t out_cap, fs_io_result* result);
 
 /* One read: BIO_write(in) → SSL_read_ex into plain (plain_cap) → drain ciphertext the read
  * produced (alerts, key updates) into out. Post-handshake messages such as TLS 1.3
  * NewSessionTicket are processed here; their sessions land in the ring (result->new_sessions).
- * result->plaintext_bytes is what was decrypted. Returns result->ret. */
+ * SSL_read_ex is repeated while input is buffered and plain has room, so one call returns the
+ * plaintext of several records. result->plaintext_bytes is what was decrypted, valid whatever
+ * ret says: plaintext followed by "need more input" is ret 1; plaintext followed by close_notify
+ * or a fatal error comes with that error (ZERO_RETURN / SSL). plain_cap 0 (plain may be NULL)
+ * processes records without consuming application data (SSL_peek_ex): ret 1 = data waiting.
+ * Returns result->ret. */
 FS_EXPORT int32_t FastSessionNative_SslRead(SSL* ssl, const uint8_t* in, int32_t in_len,
     uint8_t* plain, int32_t plain_cap, uint8_t* out, int32_t out_cap, fs_io_result* result);
 
-/* One write: SSL_write_ex(plain) → drain ciphertext into out. Returns result->ret. */
+/* One write: SSL_write_ex(plain) → drain ciphertext into out. plain_len 0 only drains (ret 1).
+ * Returns result->ret. */
 FS_EXPORT int32_t FastSessionNative_SslWrite(SSL* ssl, const uint8_t* plain, int32_t plain_len,
     uint8_t* out, int32_t out_cap, fs_io_result* result);
 
 /* Shims SSL_shutdown (sends close_notify) and drains ciphertext into out. Returns result->ret
- * (0 = close_notify sent, peer's not yet seen; 1 = both). */
+ * (0 = close_notify sent, peer's not yet seen, ssl_error NONE; 1 = both; < 0 = failure, e.g.
+ * during the handshake). The peer's close_notify arrives through SslRead (ZERO_RETURN). */
 FS_EXPORT int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap,
     fs_io_result* result);
 
@@ -265,7 +287,7 @@ FS_EXPORT int32_t FastSessionNative_SslIsInitFinished(SSL* ssl);
 FS_EXPORT int32_t FastSessionNative_SslGetShutdown(SSL* ssl);
 
 /* Shims SSL_get0_alpn_selected: copies the selected protocol into buf. Returns its length
- * (0 = none). No error queue impact. */
+ * (0 = none), FS_ERR_BUFFER_TOO_SMALL when cap is less. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslGet0AlpnSelected(SSL* ssl, uint8_t* buf, int32_t cap);
 
 /* ---- Sessions ----------------------------------------------------------------------------- */
@@ -288,8 +310,9 @@ FS_EXPORT int32_t FastSessionNative_SslSessionUpRef(SSL_SESSION* session);
 FS_EXPORT void FastSessionNative_SslSessionFree(SSL_SESSION* session);
 
 /* Shims SSL_set_session after checking the session belongs to the connection's context
- * (FS_ERR_WRONG_CONTEXT otherwise; an unbound session is bound to it). The connection takes
- * its own reference; the caller keeps theirs. Returns FS_OK, FS_ERR_WRONG_CONTEXT or
+ * (FS_ERR_WRONG_CONTEXT otherwise; an unbound session is bound to it) and is resumable
+ * (FS_ERR_NOT_RESUMABLE otherwise). The connection takes its own reference; the caller keeps
+ * theirs. Returns FS_OK, FS_ERR_WRONG_CONTEXT, FS_ERR_NOT_RESUMABLE, FS_ERR_ARGUMENT (NULL) or
  * FS_ERR_OPENSSL. */
 FS_EXPORT int32_t FastSessionNative_SslSetSession(SSL* ssl, SSL_SESSION* session);
 
@@ -303,8 +326,9 @@ FS_EXPORT uint64_t FastSessionNative_SslSessionGetContextId(const SSL_SESSION* s
  * already bound to another one. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslSessionSetContextId(SSL_SESSION* session, uint64_t ctx_id);
 
-/* Fills *info with every field of fs_session_info in one call. Returns FS_OK or FS_ERR_ARGUMENT.
- * No error queue impact. */
+/* Fills *info with every field of fs_session_info in one call. cipher_name and sni are
+ * NUL-terminated when shorter than their buffers; bytes past each *_length are otherwise left
+ * as they were. Returns FS_OK or FS_ERR_ARGUMENT. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslSessionGetInfo(const SSL_SESSION* session, fs_session_info* info);
 
 /* Shims SSL_SESSION_get_protocol_version / SSL_SESSION_get_time / SSL_SESSION_get_timeout:
@@ -312,7 +336,8 @@ FS_EXPORT int32_t FastSessionNative_SslSessionGetInfo(const SSL_SESSION* session
 FS_EXPORT int32_t FastSessionNative_SslSessionGetProtocolVersion(const SSL_SESSION* session);
 FS_EXPORT int64_t FastSessionNative_SslSessionGetTime(const SSL_SESSION* session);
 FS_EXPORT int64_t FastSessionNative_SslSessionGetTimeout(const SSL_SESSION* session);
-/* Copies the session id into buf (cap ≥ 32). Returns its length. No error queue impact. */
+/* Copies the session id into buf (cap ≥ 32). Returns its length (0 = none), or
+ * FS_ERR_BUFFER_TOO_SMALL when cap is less. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslSessionGetId(const SSL_SESSION* session, uint8_t* buf, int32_t cap);
 
 /* Shims SSL_SESSION_set_time / SSL_SESSION_set_timeout (tests of expiry). Return 1 or 0. */

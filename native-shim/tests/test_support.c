@@ -307,9 +307,14 @@ static int run_one(int index)
 {
     g_current = g_tests[index].name;
     ERR_clear_error();
-    fs_live_counts before = fs_counts();
+    // before_init_* cases create objects before the shim's first use: no baseline for them.
+    int baseline = strncmp(g_current, "before_init_", 12) != 0;
+    fs_live_counts before;
+    if (baseline)
+        before = fs_counts();
     g_tests[index].fn();
-    CHECK_BASELINE(before);
+    if (baseline)
+        CHECK_BASELINE(before);
     CHECK(ERR_peek_error() == 0 || (ERR_clear_error(), 1));
     printf("ok %s\n", g_current);
     g_current = NULL;
