@@ -17,7 +17,7 @@
 
 #include <openssl/crypto.h>
 
-fs_indices fs_idx = { -1, -1, -1, -1, -1, -1, -1 };
+fs_indices fastsession_idx = { -1, -1, -1, -1, -1, -1, -1 };
 
 static _Atomic int64_t g_live_contexts;
 static _Atomic int64_t g_live_connections;
@@ -89,7 +89,7 @@ static void ssl_data_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, 
     fs_conn_data* conn = ptr;
     if (conn != NULL)
     {
-        fs_conn_ring_clear(conn);
+        fastsession_conn_ring_clear(conn);
         OPENSSL_free(conn);
     }
 }
@@ -110,26 +110,26 @@ static int ssl_data_dup(CRYPTO_EX_DATA* to, const CRYPTO_EX_DATA* from, void** f
 static void init_once(void)
 {
     // Data indices first, counting indices last (see the comment at the top).
-    fs_idx.ctx_data = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL, ctx_data_free);
-    fs_idx.ssl_data = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, ssl_data_dup, ssl_data_free);
+    fastsession_idx.ctx_data = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, 0, NULL, NULL, NULL, ctx_data_free);
+    fastsession_idx.ssl_data = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, ssl_data_dup, ssl_data_free);
     // The stamp is an integer, copied as is when OpenSSL duplicates a session (ssl_session_dup).
-    fs_idx.session_ctx_id = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_SESSION, 0, NULL, NULL, NULL, NULL);
+    fastsession_idx.session_ctx_id = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_SESSION, 0, NULL, NULL, NULL, NULL);
 
-    fs_idx.ctx_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, CRYPTO_EX_INDEX_SSL_CTX, NULL,
+    fastsession_idx.ctx_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, CRYPTO_EX_INDEX_SSL_CTX, NULL,
         count_new, NULL, count_free);
-    fs_idx.ssl_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, CRYPTO_EX_INDEX_SSL, NULL,
+    fastsession_idx.ssl_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, CRYPTO_EX_INDEX_SSL, NULL,
         count_new, NULL, count_free);
-    fs_idx.session_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_SESSION, CRYPTO_EX_INDEX_SSL_SESSION,
+    fastsession_idx.session_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_SESSION, CRYPTO_EX_INDEX_SSL_SESSION,
         NULL, count_new, NULL, count_free);
-    fs_idx.x509_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, CRYPTO_EX_INDEX_X509, NULL,
+    fastsession_idx.x509_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, CRYPTO_EX_INDEX_X509, NULL,
         count_new, NULL, count_free);
 
-    g_init_ok = fs_idx.ctx_data >= 0 && fs_idx.ssl_data >= 0 && fs_idx.session_ctx_id >= 0 &&
-        fs_idx.ctx_count >= 0 && fs_idx.ssl_count >= 0 && fs_idx.session_count >= 0 &&
-        fs_idx.x509_count >= 0;
+    g_init_ok = fastsession_idx.ctx_data >= 0 && fastsession_idx.ssl_data >= 0 && fastsession_idx.session_ctx_id >= 0 &&
+        fastsession_idx.ctx_count >= 0 && fastsession_idx.ssl_count >= 0 && fastsession_idx.session_count >= 0 &&
+        fastsession_idx.x509_count >= 0;
 }
 
-int fs_init(void)
+int fastsession_init(void)
 {
     if (!CRYPTO_THREAD_run_once(&g_init_once, init_once) || !g_init_ok)
     {

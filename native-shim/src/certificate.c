@@ -59,10 +59,10 @@ int32_t FastSessionNative_SslCtxUseEphemeralCertificate(SSL_CTX* ctx, const char
 
     if (ctx == NULL || common_name == NULL || common_name[0] == '\0' || days_valid <= 0)
     {
-        fs_raise_argument("ctx, common_name or days_valid invalid");
+        fastsession_raise_argument("ctx, common_name or days_valid invalid");
         return FS_ERR_ARGUMENT;
     }
-    if (!fs_init())
+    if (!fastsession_init())
         return FS_ERR_OPENSSL;
 
     int32_t rc = FS_ERR_OPENSSL;
@@ -136,11 +136,11 @@ int32_t FastSessionNative_I2dX509(const X509* cert, uint8_t* buf, int32_t cap, i
         *needed = 0;
     if (cert == NULL)
     {
-        fs_raise_argument("cert is NULL");
+        fastsession_raise_argument("cert is NULL");
         return FS_ERR_ARGUMENT;
     }
 
-    int32_t rc = fs_check_capacity(i2d_X509(cert, NULL), buf, cap, needed);
+    int32_t rc = fastsession_check_capacity(i2d_X509(cert, NULL), buf, cap, needed);
     if (rc != FS_OK)
         return rc;
 

@@ -7,14 +7,14 @@
 #include <limits.h>
 #include <string.h>
 
-fs_conn_data* fs_conn_get_data(const SSL* ssl)
+fs_conn_data* fastsession_conn_get_data(const SSL* ssl)
 {
-    if (ssl == NULL || fs_idx.ssl_data < 0)
+    if (ssl == NULL || fastsession_idx.ssl_data < 0)
         return NULL;
-    return SSL_get_ex_data(ssl, fs_idx.ssl_data);
+    return SSL_get_ex_data(ssl, fastsession_idx.ssl_data);
 }
 
-void fs_conn_ring_clear(fs_conn_data* conn)
+void fastsession_conn_ring_clear(fs_conn_data* conn)
 {
     while (conn->count > 0)
     {
@@ -32,15 +32,15 @@ void fs_conn_ring_clear(fs_conn_data* conn)
  * Client: every session established (TLS 1.2 at the end of a full handshake, TLS 1.3 once per
  * NewSessionTicket). Server: every session added to the cache or sent as a ticket.
  */
-int fs_new_session_cb(SSL* ssl, SSL_SESSION* session)
+int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session)
 {
-    fs_conn_data* conn = fs_conn_get_data(ssl);
+    fs_conn_data* conn = fastsession_conn_get_data(ssl);
     if (conn == NULL)
         return 0;
 
     // A session created on this connection belongs to its context; a mismatch cannot happen
     // (SslSetSession refuses foreign sessions), and it would not be a reason to lose a ticket.
-    (void)fs_session_bind(session, fs_ctx_id(SSL_get_SSL_CTX(ssl)));
+    (void)fastsession_session_bind(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
 
     if (conn->count == FS_NEW_SESSION_RING_CAPACITY)
     {
@@ -70,10 +70,10 @@ SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name)
 
     if (ctx == NULL)
     {
-        fs_raise_argument("ctx is NULL");
+        fastsession_raise_argument("ctx is NULL");
         return NULL;
     }
-    if (!fs_init())
+    if (!fastsession_init())
         return NULL;
 
     SSL* ssl = SSL_new(ctx);
@@ -83,7 +83,7 @@ SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name)
     fs_conn_data* conn = OPENSSL_zalloc(sizeof(*conn));
     if (conn == NULL)
         goto fail;
-    if (!SSL_set_ex_data(ssl, fs_idx.ssl_data, conn))
+    if (!SSL_set_ex_data(ssl, fastsession_idx.ssl_data, conn))
     {
         OPENSSL_free(conn);
         goto fail;
@@ -100,7 +100,7 @@ SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name)
     // SSL_set_bio takes ownership of both BIOs; SSL_free frees them.
     SSL_set_bio(ssl, rbio, wbio);
 
-    fs_ctx_data* ctx_data = fs_ctx_get_data(ctx);
+    fs_ctx_data* ctx_data = fastsession_ctx_get_data(ctx);
     conn->is_server = ctx_data != NULL ? ctx_data->is_server : SSL_is_server(ssl);
     set_role_state(ssl, conn->is_server);
 
@@ -128,11 +128,11 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
 
     if (ssl == NULL)
     {
-        fs_raise_argument("ssl is NULL");
+        fastsession_raise_argument("ssl is NULL");
         return FS_ERR_ARGUMENT;
     }
 
-    fs_conn_data* conn = fs_conn_get_data(ssl);
+    fs_conn_data* conn = fastsession_conn_get_data(ssl);
     int is_server = conn != NULL ? conn->is_server : SSL_is_server(ssl);
 
     if (!SSL_clear(ssl))
@@ -149,7 +149,7 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
 
     if (conn != NULL)
     {
-        fs_conn_ring_clear(conn);
+        fastsession_conn_ring_clear(conn);
         conn->dropped = 0;
     }
 
@@ -191,7 +191,7 @@ static int io_begin(SSL* ssl, const uint8_t* in, int32_t in_len, fs_io_result* r
 
     if (ssl == NULL || in_len < 0 || (in == NULL && in_len > 0))
     {
-        fs_raise_argument("invalid connection call arguments");
+        fastsession_raise_argument("invalid connection call arguments");
         result->ret = FS_ERR_ARGUMENT;
         result->ssl_error = FS_SSL_ERROR_SSL;
         result->error_code = ERR_peek_last_error();
@@ -226,7 +226,7 @@ static int32_t io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t ou
     result->bytes_produced = drain(ssl, out, out_cap);
     result->pending_output = pending(ssl);
 
-    fs_conn_data* conn = fs_conn_get_data(ssl);
+    fs_conn_data* conn = fastsession_conn_get_data(ssl);
     result->new_sessions = conn != NULL ? conn->count : 0;
     result->handshake_done = SSL_is_init_finished(ssl) ? 1 : 0;
     return ret;
@@ -257,7 +257,7 @@ int32_t FastSessionNative_SslRead(SSL* ssl, const uint8_t* in, int32_t in_len,
     if (plain_cap < 0 || (plain == NULL && plain_cap > 0))
     {
         memset(result, 0, sizeof(*result));
-        fs_raise_argument("invalid plaintext buffer");
+        fastsession_raise_argument("invalid plaintext buffer");
         result->ret = FS_ERR_ARGUMENT;
         result->ssl_error = FS_SSL_ERROR_SSL;
         result->error_code = ERR_peek_last_error();
@@ -317,7 +317,7 @@ int32_t FastSessionNative_SslWrite(SSL* ssl, const uint8_t* plain, int32_t plain
     if (plain_len < 0 || (plain == NULL && plain_len > 0))
     {
         memset(result, 0, sizeof(*result));
-        fs_raise_argument("invalid plaintext buffer");
+        fastsession_raise_argument("invalid plaintext buffer");
         result->ret = FS_ERR_ARGUMENT;
         result->ssl_error = FS_SSL_ERROR_SSL;
         result->error_code = ERR_peek_last_error();
@@ -369,7 +369,7 @@ int32_t FastSessionNative_SslPendingOutput(SSL* ssl)
 int32_t FastSessionNative_SslTakeNewSessions(SSL* ssl, SSL_SESSION** sessions, int32_t cap)
 {
     // No error queue impact.
-    fs_conn_data* conn = fs_conn_get_data(ssl);
+    fs_conn_data* conn = fastsession_conn_get_data(ssl);
     if (conn == NULL || sessions == NULL || cap <= 0)
         return 0;
 
@@ -389,7 +389,7 @@ int32_t FastSessionNative_SslTakeNewSessions(SSL* ssl, SSL_SESSION** sessions, i
 int32_t FastSessionNative_SslGetDroppedSessionCount(SSL* ssl)
 {
     // No error queue impact.
-    fs_conn_data* conn = fs_conn_get_data(ssl);
+    fs_conn_data* conn = fastsession_conn_get_data(ssl);
     return conn != NULL ? conn->dropped : 0;
 }
 

@@ -15,16 +15,16 @@ static _Atomic uint64_t g_next_ctx_id;
 /* The session id context every shim server uses (sessions are only resumed by shim servers). */
 static const unsigned char k_session_id_context[] = "fastsession";
 
-fs_ctx_data* fs_ctx_get_data(const SSL_CTX* ctx)
+fs_ctx_data* fastsession_ctx_get_data(const SSL_CTX* ctx)
 {
-    if (ctx == NULL || fs_idx.ctx_data < 0)
+    if (ctx == NULL || fastsession_idx.ctx_data < 0)
         return NULL;
-    return SSL_CTX_get_ex_data(ctx, fs_idx.ctx_data);
+    return SSL_CTX_get_ex_data(ctx, fastsession_idx.ctx_data);
 }
 
-uint64_t fs_ctx_id(const SSL_CTX* ctx)
+uint64_t fastsession_ctx_id(const SSL_CTX* ctx)
 {
-    fs_ctx_data* data = fs_ctx_get_data(ctx);
+    fs_ctx_data* data = fastsession_ctx_get_data(ctx);
     return data != NULL ? data->id : 0;
 }
 
@@ -53,7 +53,7 @@ static int alpn_select_cb(SSL* ssl, const unsigned char** out, unsigned char* ou
     const unsigned char* in, unsigned int inlen, void* arg)
 {
     (void)arg;
-    fs_ctx_data* data = fs_ctx_get_data(SSL_get_SSL_CTX(ssl));
+    fs_ctx_data* data = fastsession_ctx_get_data(SSL_get_SSL_CTX(ssl));
     if (data == NULL || data->alpn == NULL)
         return SSL_TLSEXT_ERR_NOACK;
 
@@ -87,18 +87,18 @@ SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t*
 
     if (options == NULL)
     {
-        fs_raise_argument("options is NULL");
+        fastsession_raise_argument("options is NULL");
         return NULL;
     }
     if (!is_valid_version(options->min_version) || !is_valid_version(options->max_version) ||
         options->num_tickets < -1 || options->session_cache_size < 0 ||
         options->session_timeout_seconds < 0 || options->session_timeout_seconds > LONG_MAX)
     {
-        fs_raise_argument("invalid fs_ctx_options value");
+        fastsession_raise_argument("invalid fs_ctx_options value");
         return NULL;
     }
 
-    if (!fs_init())
+    if (!fastsession_init())
         return NULL;
 
     int is_server = options->is_server != 0;
@@ -107,7 +107,7 @@ SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t*
         return NULL;
 
     fs_ctx_data* data = OPENSSL_zalloc(sizeof(*data));
-    if (data == NULL || !SSL_CTX_set_ex_data(ctx, fs_idx.ctx_data, data))
+    if (data == NULL || !SSL_CTX_set_ex_data(ctx, fastsession_idx.ctx_data, data))
     {
         OPENSSL_free(data);
         goto fail;
@@ -148,7 +148,7 @@ SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t*
     }
 
     if (options->capture_new_sessions)
-        SSL_CTX_sess_set_new_cb(ctx, fs_new_session_cb);
+        SSL_CTX_sess_set_new_cb(ctx, fastsession_new_session_cb);
 
     data->id = atomic_fetch_add_explicit(&g_next_ctx_id, 1, memory_order_relaxed) + 1;
     if (ctx_id != NULL)
@@ -170,7 +170,7 @@ void FastSessionNative_SslCtxFree(SSL_CTX* ctx)
 uint64_t FastSessionNative_SslCtxGetId(const SSL_CTX* ctx)
 {
     // No error queue impact.
-    return fs_ctx_id(ctx);
+    return fastsession_ctx_id(ctx);
 }
 
 /* Installs the first certificate of the PEM text as the leaf and the rest as its chain, like
@@ -212,7 +212,7 @@ int32_t FastSessionNative_SslCtxUseCertificateAndKeyPem(SSL_CTX* ctx,
 
     if (ctx == NULL || cert_pem == NULL || cert_len <= 0 || key_pem == NULL || key_len <= 0)
     {
-        fs_raise_argument("certificate or key PEM missing");
+        fastsession_raise_argument("certificate or key PEM missing");
         return FS_ERR_ARGUMENT;
     }
 
@@ -249,7 +249,7 @@ int32_t FastSessionNative_SslCtxGetCertificatePem(SSL_CTX* ctx, uint8_t* buf, in
     X509* cert = ctx != NULL ? SSL_CTX_get0_certificate(ctx) : NULL;
     if (cert == NULL)
     {
-        fs_raise_argument("the context has no certificate");
+        fastsession_raise_argument("the context has no certificate");
         return FS_ERR_ARGUMENT;
     }
 
@@ -257,7 +257,7 @@ int32_t FastSessionNative_SslCtxGetCertificatePem(SSL_CTX* ctx, uint8_t* buf, in
     if (bio == NULL)
         return FS_ERR_OPENSSL;
 
-    int32_t rc = PEM_write_bio_X509(bio, cert) ? fs_copy_mem_bio(bio, buf, cap, needed) : FS_ERR_OPENSSL;
+    int32_t rc = PEM_write_bio_X509(bio, cert) ? fastsession_copy_mem_bio(bio, buf, cap, needed) : FS_ERR_OPENSSL;
     BIO_free(bio);
     return rc;
 }
@@ -268,7 +268,7 @@ int32_t FastSessionNative_SslCtxAddTrustedCertificatePem(SSL_CTX* ctx, const uin
 
     if (ctx == NULL || pem == NULL || len <= 0)
     {
-        fs_raise_argument("trusted certificate PEM missing");
+        fastsession_raise_argument("trusted certificate PEM missing");
         return FS_ERR_ARGUMENT;
     }
 
@@ -310,10 +310,10 @@ int32_t FastSessionNative_SslCtxSetAlpnProtos(SSL_CTX* ctx, const uint8_t* wire,
 {
     ERR_clear_error();
 
-    fs_ctx_data* data = fs_ctx_get_data(ctx);
+    fs_ctx_data* data = fastsession_ctx_get_data(ctx);
     if (ctx == NULL || (len != 0 && !is_valid_alpn_wire(wire, len)) || len < 0)
     {
-        fs_raise_argument("invalid ALPN protocol list (wire format expected)");
+        fastsession_raise_argument("invalid ALPN protocol list (wire format expected)");
         return FS_ERR_ARGUMENT;
     }
 
@@ -326,7 +326,7 @@ int32_t FastSessionNative_SslCtxSetAlpnProtos(SSL_CTX* ctx, const uint8_t* wire,
 
     if (data == NULL)
     {
-        fs_raise_argument("server ALPN needs a context made by FastSessionNative_SslCtxCreate");
+        fastsession_raise_argument("server ALPN needs a context made by FastSessionNative_SslCtxCreate");
         return FS_ERR_ARGUMENT;
     }
 
@@ -364,8 +364,8 @@ int32_t FastSessionNative_SslCtxAddSession(SSL_CTX* ctx, SSL_SESSION* session)
     if (ctx == NULL || session == NULL)
         return 0;
     // One SSL_SESSION, one SSL_CTX: never link another context's session into this cache.
-    uint64_t bound = fs_session_ctx_id(session);
-    if (bound != 0 && bound != fs_ctx_id(ctx))
+    uint64_t bound = fastsession_session_ctx_id(session);
+    if (bound != 0 && bound != fastsession_ctx_id(ctx))
         return 0;
     return SSL_CTX_add_session(ctx, session) ? 1 : 0;
 }

@@ -25,12 +25,12 @@ void FastSessionNative_ErrClearError(void)
     ERR_clear_error();
 }
 
-void fs_raise_argument(const char* detail)
+void fastsession_raise_argument(const char* detail)
 {
     ERR_raise_data(ERR_LIB_SSL, ERR_R_PASSED_INVALID_ARGUMENT, "%s", detail);
 }
 
-int32_t fs_check_capacity(int len, const uint8_t* buf, int32_t cap, int32_t* needed)
+int32_t fastsession_check_capacity(int len, const uint8_t* buf, int32_t cap, int32_t* needed)
 {
     if (len <= 0)
     {
@@ -48,7 +48,7 @@ int32_t fs_check_capacity(int len, const uint8_t* buf, int32_t cap, int32_t* nee
     return FS_OK;
 }
 
-int32_t fs_copy_mem_bio(BIO* bio, uint8_t* buf, int32_t cap, int32_t* needed)
+int32_t fastsession_copy_mem_bio(BIO* bio, uint8_t* buf, int32_t cap, int32_t* needed)
 {
     char* data = NULL;
     long len = BIO_get_mem_data(bio, &data);
@@ -58,7 +58,7 @@ int32_t fs_copy_mem_bio(BIO* bio, uint8_t* buf, int32_t cap, int32_t* needed)
         return FS_ERR_OPENSSL;
     }
 
-    int32_t rc = fs_check_capacity((int)len, buf, cap, needed);
+    int32_t rc = fastsession_check_capacity((int)len, buf, cap, needed);
     if (rc != FS_OK)
         return rc;
 

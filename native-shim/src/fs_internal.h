@@ -17,7 +17,7 @@
 
 /* ---- accounting.c: ex_data indices and live counts ------------------------------------------ */
 
-/* ex_data indices owned by the shim; valid after fs_init() returned 1. */
+/* ex_data indices owned by the shim; valid after fastsession_init() returned 1. */
 typedef struct fs_indices {
     int ctx_data;      /* SSL_CTX: fs_ctx_data* (freed by the index's free callback) */
     int ssl_data;      /* SSL: fs_conn_data* (the new-session ring; freed by the free callback) */
@@ -28,12 +28,12 @@ typedef struct fs_indices {
     int x509_count;
 } fs_indices;
 
-extern fs_indices fs_idx;
+extern fs_indices fastsession_idx;
 
 /* Registers the ex_data indices once per process (CRYPTO_THREAD_run_once). Returns 1 when the
  * shim is usable; 0 otherwise, with a reason in the error queue. Call it first in every export
  * that creates OpenSSL objects, so their creation is counted. */
-int fs_init(void);
+int fastsession_init(void);
 
 /* ---- context.c ------------------------------------------------------------------------------ */
 
@@ -44,11 +44,11 @@ typedef struct fs_ctx_data {
     unsigned int alpn_len;
 } fs_ctx_data;
 
-fs_ctx_data* fs_ctx_get_data(const SSL_CTX* ctx);
-uint64_t fs_ctx_id(const SSL_CTX* ctx);
+fs_ctx_data* fastsession_ctx_get_data(const SSL_CTX* ctx);
+uint64_t fastsession_ctx_id(const SSL_CTX* ctx);
 
 /* OpenSSL's new-session callback (SSL_CTX_sess_set_new_cb): moves the session into the ring. */
-int fs_new_session_cb(SSL* ssl, SSL_SESSION* session);
+int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session);
 
 /* ---- connection.c --------------------------------------------------------------------------- */
 
@@ -60,25 +60,25 @@ typedef struct fs_conn_data {
     int32_t is_server;
 } fs_conn_data;
 
-fs_conn_data* fs_conn_get_data(const SSL* ssl);
-void fs_conn_ring_clear(fs_conn_data* conn);
+fs_conn_data* fastsession_conn_get_data(const SSL* ssl);
+void fastsession_conn_ring_clear(fs_conn_data* conn);
 
 /* ---- session.c ------------------------------------------------------------------------------ */
 
-uint64_t fs_session_ctx_id(const SSL_SESSION* session);
+uint64_t fastsession_session_ctx_id(const SSL_SESSION* session);
 /* Stamps an unbound session; returns FS_OK, or FS_ERR_WRONG_CONTEXT when bound to another id. */
-int32_t fs_session_bind(SSL_SESSION* session, uint64_t ctx_id);
+int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id);
 
 /* ---- errors.c ------------------------------------------------------------------------------- */
 
 /* Raises an argument error (ERR_LIB_SSL, ERR_R_PASSED_INVALID_ARGUMENT) with a short detail so
  * the caller finds a reason in the queue. */
-void fs_raise_argument(const char* detail);
+void fastsession_raise_argument(const char* detail);
 
 /* Copies the contents of a memory BIO into buf with the needed-size two-call contract. */
-int32_t fs_copy_mem_bio(BIO* bio, uint8_t* buf, int32_t cap, int32_t* needed);
+int32_t fastsession_copy_mem_bio(BIO* bio, uint8_t* buf, int32_t cap, int32_t* needed);
 
 /* The needed-size contract for i2d-style encoders: len is the encoded size (<= 0 = failure). */
-int32_t fs_check_capacity(int len, const uint8_t* buf, int32_t cap, int32_t* needed);
+int32_t fastsession_check_capacity(int len, const uint8_t* buf, int32_t cap, int32_t* needed);
 
 #endif /* FASTSESSION_INTERNAL_H */

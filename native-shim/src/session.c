@@ -9,23 +9,23 @@
 
 #include <openssl/pem.h>
 
-uint64_t fs_session_ctx_id(const SSL_SESSION* session)
+uint64_t fastsession_session_ctx_id(const SSL_SESSION* session)
 {
-    if (session == NULL || fs_idx.session_ctx_id < 0)
+    if (session == NULL || fastsession_idx.session_ctx_id < 0)
         return 0;
-    return (uint64_t)(uintptr_t)SSL_SESSION_get_ex_data(session, fs_idx.session_ctx_id);
+    return (uint64_t)(uintptr_t)SSL_SESSION_get_ex_data(session, fastsession_idx.session_ctx_id);
 }
 
-int32_t fs_session_bind(SSL_SESSION* session, uint64_t ctx_id)
+int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id)
 {
-    uint64_t bound = fs_session_ctx_id(session);
+    uint64_t bound = fastsession_session_ctx_id(session);
     if (bound == ctx_id)
         return FS_OK;
     if (bound != 0)
         return FS_ERR_WRONG_CONTEXT;
-    // Every session created after fs_init has its ex_data sized past this slot (accounting.c),
+    // Every session created after fastsession_init has its ex_data sized past this slot (accounting.c),
     // so this store neither allocates nor touches the error queue.
-    return SSL_SESSION_set_ex_data(session, fs_idx.session_ctx_id, (void*)(uintptr_t)ctx_id)
+    return SSL_SESSION_set_ex_data(session, fastsession_idx.session_ctx_id, (void*)(uintptr_t)ctx_id)
         ? FS_OK : FS_ERR_OPENSSL;
 }
 
@@ -43,11 +43,11 @@ SSL_SESSION* FastSessionNative_SslGet1Session(SSL* ssl)
         return NULL;
 
     SSL_SESSION* session = SSL_get1_session(ssl);
-    if (session != NULL && fs_session_ctx_id(session) == 0)
+    if (session != NULL && fastsession_session_ctx_id(session) == 0)
     {
-        uint64_t id = fs_ctx_id(SSL_get_SSL_CTX(ssl));
+        uint64_t id = fastsession_ctx_id(SSL_get_SSL_CTX(ssl));
         if (id != 0)
-            (void)fs_session_bind(session, id);
+            (void)fastsession_session_bind(session, id);
     }
     return session;
 }
@@ -68,12 +68,12 @@ int32_t FastSessionNative_SslSetSession(SSL* ssl, SSL_SESSION* session)
 
     if (ssl == NULL || session == NULL)
     {
-        fs_raise_argument("ssl or session is NULL");
+        fastsession_raise_argument("ssl or session is NULL");
         return FS_ERR_ARGUMENT;
     }
 
-    uint64_t ctx_id = fs_ctx_id(SSL_get_SSL_CTX(ssl));
-    uint64_t bound = fs_session_ctx_id(session);
+    uint64_t ctx_id = fastsession_ctx_id(SSL_get_SSL_CTX(ssl));
+    uint64_t bound = fastsession_session_ctx_id(session);
     if (bound != 0 && bound != ctx_id)
     {
         ERR_raise_data(ERR_LIB_SSL, ERR_R_PASSED_INVALID_ARGUMENT,
@@ -89,7 +89,7 @@ int32_t FastSessionNative_SslSetSession(SSL* ssl, SSL_SESSION* session)
 
     if (bound == 0 && ctx_id != 0)
     {
-        int32_t rc = fs_session_bind(session, ctx_id);
+        int32_t rc = fastsession_session_bind(session, ctx_id);
         if (rc != FS_OK)
             return rc;
     }
@@ -107,7 +107,7 @@ int32_t FastSessionNative_SslSessionIsResumable(const SSL_SESSION* session)
 uint64_t FastSessionNative_SslSessionGetContextId(const SSL_SESSION* session)
 {
     // No error queue impact.
-    return fs_session_ctx_id(session);
+    return fastsession_session_ctx_id(session);
 }
 
 int32_t FastSessionNative_SslSessionSetContextId(SSL_SESSION* session, uint64_t ctx_id)
@@ -115,7 +115,7 @@ int32_t FastSessionNative_SslSessionSetContextId(SSL_SESSION* session, uint64_t 
     // No error queue impact.
     if (session == NULL || ctx_id == 0)
         return FS_ERR_ARGUMENT;
-    return fs_session_bind(session, ctx_id);
+    return fastsession_session_bind(session, ctx_id);
 }
 
 static int32_t copy_bounded(void* dst, int32_t cap, const void* src, size_t len)
@@ -144,7 +144,7 @@ int32_t FastSessionNative_SslSessionGetInfo(const SSL_SESSION* session, fs_sessi
     info->ticket_lifetime_hint = hint > UINT32_MAX ? UINT32_MAX : (uint32_t)hint;
     info->has_ticket = SSL_SESSION_has_ticket(session);
     info->max_early_data = SSL_SESSION_get_max_early_data(session);
-    info->context_id = fs_session_ctx_id(session);
+    info->context_id = fastsession_session_ctx_id(session);
 
     // Strings are NUL-terminated when they leave room for it.
     const SSL_CIPHER* cipher = SSL_SESSION_get0_cipher(session);
@@ -231,11 +231,11 @@ int32_t FastSessionNative_I2dSslSession(const SSL_SESSION* session, uint8_t* buf
         *needed = 0;
     if (session == NULL)
     {
-        fs_raise_argument("session is NULL");
+        fastsession_raise_argument("session is NULL");
         return FS_ERR_ARGUMENT;
     }
 
-    int32_t rc = fs_check_capacity(i2d_SSL_SESSION(session, NULL), buf, cap, needed);
+    int32_t rc = fastsession_check_capacity(i2d_SSL_SESSION(session, NULL), buf, cap, needed);
     if (rc != FS_OK)
         return rc;
 
@@ -262,7 +262,7 @@ static SSL_SESSION* decode_exact(const unsigned char* der, long len, uint64_t ct
         SSL_SESSION_free(session);
         return NULL;
     }
-    if (ctx_id != 0 && fs_session_bind(session, ctx_id) != FS_OK)
+    if (ctx_id != 0 && fastsession_session_bind(session, ctx_id) != FS_OK)
     {
         ERR_raise(ERR_LIB_SSL, ERR_R_INTERNAL_ERROR);
         SSL_SESSION_free(session);
@@ -277,10 +277,10 @@ SSL_SESSION* FastSessionNative_D2iSslSession(const uint8_t* der, int32_t len, ui
 
     if (der == NULL || len <= 0)
     {
-        fs_raise_argument("DER input is NULL or empty");
+        fastsession_raise_argument("DER input is NULL or empty");
         return NULL;
     }
-    if (!fs_init())
+    if (!fastsession_init())
         return NULL;
 
     return decode_exact(der, len, ctx_id);
@@ -294,7 +294,7 @@ int32_t FastSessionNative_PemWriteSslSession(const SSL_SESSION* session, uint8_t
         *needed = 0;
     if (session == NULL)
     {
-        fs_raise_argument("session is NULL");
+        fastsession_raise_argument("session is NULL");
         return FS_ERR_ARGUMENT;
     }
 
@@ -303,7 +303,7 @@ int32_t FastSessionNative_PemWriteSslSession(const SSL_SESSION* session, uint8_t
         return FS_ERR_OPENSSL;
     // PEM_write_bio_SSL_SESSION takes a non-const pointer but does not modify the session.
     int32_t rc = PEM_write_bio_SSL_SESSION(bio, (SSL_SESSION*)session)
-        ? fs_copy_mem_bio(bio, buf, cap, needed) : FS_ERR_OPENSSL;
+        ? fastsession_copy_mem_bio(bio, buf, cap, needed) : FS_ERR_OPENSSL;
     BIO_free(bio);
     return rc;
 }
@@ -314,10 +314,10 @@ SSL_SESSION* FastSessionNative_PemReadSslSession(const uint8_t* pem, int32_t len
 
     if (pem == NULL || len <= 0)
     {
-        fs_raise_argument("PEM input is NULL or empty");
+        fastsession_raise_argument("PEM input is NULL or empty");
         return NULL;
     }
-    if (!fs_init())
+    if (!fastsession_init())
         return NULL;
 
     BIO* bio = BIO_new_mem_buf(pem, len);
@@ -353,14 +353,14 @@ int32_t FastSessionNative_SslSessionPrint(const SSL_SESSION* session, uint8_t* b
         *needed = 0;
     if (session == NULL)
     {
-        fs_raise_argument("session is NULL");
+        fastsession_raise_argument("session is NULL");
         return FS_ERR_ARGUMENT;
     }
 
     BIO* bio = BIO_new(BIO_s_mem());
     if (bio == NULL)
         return FS_ERR_OPENSSL;
-    int32_t rc = SSL_SESSION_print(bio, session) ? fs_copy_mem_bio(bio, buf, cap, needed) : FS_ERR_OPENSSL;
+    int32_t rc = SSL_SESSION_print(bio, session) ? fastsession_copy_mem_bio(bio, buf, cap, needed) : FS_ERR_OPENSSL;
     BIO_free(bio);
     return rc;
 }
