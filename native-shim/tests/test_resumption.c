@@ -506,3 +506,30 @@ FS_TEST(get0_borrows_get1_owns)
     FastSessionNative_SslSessionFree(owned);
     env_free(env);
 }
+
+/* Captured sessions hold their own references: they outlive the contexts and connections that
+ * made them. A server context's cached sessions are flushed (marked) when it is freed. */
+FS_TEST(sessions_outlive_their_contexts)
+{
+    fs_env env = env_new(FS_TLS1_2, 0, -1);
+    fs_pair* pair = fs_pair_new(env.client, env.server, "localhost");
+    CHECK(fs_handshake(pair));
+    SSL_SESSION* client_session = NULL;
+    CHECK_EQ(FastSessionNative_SslTakeNewSessions(pair->client, &client_session, 1), 1);
+    SSL_SESSION* server_session = FastSessionNative_SslGet1Session(pair->server);
+    fs_shutdown(pair, 1);
+    fs_shutdown(pair, 0);
+    fs_pair_free(pair);
+    uint64_t client_id = FastSessionNative_SslCtxGetId(env.client);
+    env_free(env);
+
+    fs_session_info info;
+    CHECK_EQ(FastSessionNative_SslSessionGetInfo(client_session, &info), FS_OK);
+    CHECK_EQ(info.resumable, 1);
+    CHECK_EQ(info.context_id, client_id); // the id outlives its context: still never reused
+    CHECK_EQ(FastSessionNative_SslSessionIsResumable(server_session), 0);
+    uint8_t der[4096];
+    CHECK(FastSessionNative_I2dSslSession(client_session, der, sizeof(der), NULL) > 0);
+    FastSessionNative_SslSessionFree(server_session);
+    FastSessionNative_SslSessionFree(client_session);
+}
