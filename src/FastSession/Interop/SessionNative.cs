@@ -17,7 +17,7 @@ internal static unsafe partial class ErrorNative
     [ShimImport("FastSessionNative_ErrErrorStringN")]
     internal static partial int ErrErrorStringN(ulong error, byte* buffer, int capacity);
 
-    [ShimImport("FastSessionNative_ErrClearError", Trivial = true)]
+    [ShimImport("FastSessionNative_ErrClearError")]
     internal static partial void ErrClearError();
 
     [ShimImport("FastSessionNative_GetLiveCounts", Trivial = true)]
@@ -91,7 +91,7 @@ internal static unsafe partial class ConnectionNative
     [ShimImport("FastSessionNative_SslPendingOutput", Trivial = true)]
     internal static partial int SslPendingOutput(SslConnection connection);
 
-    [ShimImport("FastSessionNative_SslTakeNewSessions", Trivial = true)]
+    [ShimImport("FastSessionNative_SslTakeNewSessions")]
     internal static partial int SslTakeNewSessions(SslConnection connection, nint* sessions, int capacity);
 
     [ShimImport("FastSessionNative_SslGetDroppedSessionCount", Trivial = true)]
