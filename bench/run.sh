@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Runs FastSession's benchmarks and writes the combined table (bench/RESULTS.md is written from it by hand).
+#
+#   bench/run.sh                 C reference + every managed benchmark class + the table
+#   MICRO_JOB=short bench/run.sh quicker micro-benchmarks (default: BenchmarkDotNet's default job)
+#
+# Steps:
+#   1. the C reference: cmake -S bench/native -B artifacts/cbench (builds native-shim in there), run it
+#      → artifacts/bench/cbench.jsonl, one {"op":..., "ns_per_op":...} per line;
+#   2. the managed benchmarks, built with --artifacts-path (default /tmp/art-bench, so this build never races
+#      another build of the same tree in obj/ and bin/), run in-process by BenchmarkDotNet: the micro-benchmark
+#      classes with MICRO_JOB (default: the default job), the handshake classes with HANDSHAKE_JOB (default:
+#      short — a full job of a class of millisecond handshakes takes long on two cores)
+#      → artifacts/bench/bdn/results/*-report-full-compressed.json;
+#   3. the table: artifacts/bench/table.md (ratios vs C and vs SslStream against the DESIGN.md targets).
+# Environment: CBENCH_RUNS (7), MICRO_JOB, HANDSHAKE_JOB, BENCH_FILTER (a glob for BenchmarkDotNet, replaces the
+# per-group filters), DOTNET_ARTIFACTS (/tmp/art-bench), SKIP_C=1, SKIP_MANAGED=1.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+out="$repo/artifacts/bench"
+dotnet_artifacts=${DOTNET_ARTIFACTS:-/tmp/art-bench}
+micro_job=${MICRO_JOB:-default}
+handshake_job=${HANDSHAKE_JOB:-short}
+mkdir -p "$out"
+
+if [[ "${SKIP_C:-0}" != 1 ]]; then
+    echo "== C reference (bench/native)"
+    cmake -S "$repo/bench/native" -B "$repo/artifacts/cbench" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$repo/artifacts/cbench" -j 2 >/dev/null
+    "$repo/artifacts/cbench/fastsession_cbench" --runs "${CBENCH_RUNS:-7}" | tee "$out/cbench.jsonl"
+fi
+
+dll="$dotnet_artifacts/bin/FastSession.Benchmarks/release/FastSession.Benchmarks.dll"
+if [[ "${SKIP_MANAGED:-0}" != 1 ]]; then
+    echo "== managed benchmarks (bench/FastSession.Benchmarks)"
+    dotnet build -c Release "$repo/bench/FastSession.Benchmarks" --artifacts-path "$dotnet_artifacts" -nologo -v q
+    run_bdn() { # job, filters...
+        local job=$1; shift
+        local job_args=()
+        [[ "$job" != default ]] && job_args=(--job "$job")
+        (cd "$out" && dotnet "$dll" --filter "$@" "${job_args[@]}" --artifacts "$out/bdn")
+    }
+    if [[ -n "${BENCH_FILTER:-}" ]]; then
+        run_bdn "$micro_job" "$BENCH_FILTER"
+    else
+        run_bdn "$micro_job" '*Get0VsBaselines*' '*Get1VsBaselines*' '*InfoSnapshotVsPerField*' '*BorrowedVsOwned*' '*PooledVsNewOwned*'
+        run_bdn "$handshake_job" '*MemoryHandshakeResetVsNew*' '*TcpHandshakeFastSessionVsSslStream*'
+    fi
+fi
+
+echo "== table"
+dotnet "$dll" --combine "$out/bdn/results" "$out/cbench.jsonl" "$out/table.md" >/dev/null
+echo "written: $out/table.md"
+cat "$out/table.md"
