@@ -1,0 +1,292 @@
+using System;
+using System.CommandLine;
+using System.Globalization;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace FastSession.Cli.Commands;
+
+/// <summary>
+/// <c>fastsession connect HOST:PORT</c>: N+1 connections, each resuming from a session of the one before (through a
+/// <see cref="SslClientSessionCache"/>: a TLS 1.3 ticket is used once, a TLS 1.2 session until it expires), waiting for
+/// TLS 1.3 tickets after each handshake — which <c>openssl s_client -reconnect</c> does not. One line (or JSON object)
+/// per connection, then a summary. <c>--sess-in</c>/<c>--sess-out</c> files are interchangeable with
+/// <c>openssl s_client -sess_in/-sess_out</c>.
+/// </summary>
+internal static class ConnectCommand
+{
+    private static readonly TimeSpan TicketWait = TimeSpan.FromSeconds(2);
+
+    public sealed record Settings(
+        string Target, TlsVersion? Version, int Reconnect, string? SessionIn, string? SessionOut, string? ServerName, bool Json, double TimeoutSeconds);
+
+    public static Command Create(CliIo io)
+    {
+        var target = new Argument<string>("HOST:PORT") { Description = "The server to connect to." };
+        var tls = new Option<string?>("--tls") { Description = "Only this protocol: 1.2 or 1.3 (default: both)." };
+        tls.AcceptOnlyFromAmong("1.2", "1.3");
+        var reconnect = new Option<int>("--reconnect") { Description = "Reconnect N times, each resuming from a session of the previous connection." };
+        var sessIn = new Option<string?>("--sess-in") { Description = "Resume the first connection from this PEM session file (as openssl s_client -sess_in)." };
+        var sessOut = new Option<string?>("--sess-out") { Description = "Write the last session received to this PEM file (as openssl s_client -sess_out)." };
+        var serverName = new Option<string?>("--servername") { Description = "SNI to send (default: HOST unless it is an IP address)." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per line per connection, then a summary object." };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for each TCP connect and TLS handshake.", DefaultValueFactory = _ => 10 };
+        var command = new Command("connect", "Connect (and reconnect, resuming) to a TLS server; one line per connection and a summary.");
+        command.Arguments.Add(target);
+        command.Options.Add(tls);
+        command.Options.Add(reconnect);
+        command.Options.Add(sessIn);
+        command.Options.Add(sessOut);
+        command.Options.Add(serverName);
+        command.Options.Add(json);
+        command.Options.Add(timeout);
+        command.SetAction((parse, ct) => RunAsync(io, new Settings(
+            parse.GetValue(target)!, TlsText.ParseOption(parse.GetValue(tls)), parse.GetValue(reconnect), parse.GetValue(sessIn),
+            parse.GetValue(sessOut), parse.GetValue(serverName), parse.GetValue(json), parse.GetValue(timeout)), ct));
+        return command;
+    }
+
+    public static async Task<int> RunAsync(CliIo io, Settings settings, CancellationToken cancellationToken)
+    {
+        (string host, int port) = Endpoints.ParseHostPort(settings.Target, "HOST:PORT");
+        if (port == 0)
+        {
+            throw CliException.Usage($"HOST:PORT '{settings.Target}' needs a port other than 0.");
+        }
+        if (settings.Reconnect is < 0 or > 100_000)
+        {
+            throw CliException.Usage("--reconnect must be between 0 and 100000.");
+        }
+        if (!(settings.TimeoutSeconds > 0))
+        {
+            throw CliException.Usage("--timeout must be a positive number of seconds.");
+        }
+        TimeSpan timeout = TimeSpan.FromSeconds(settings.TimeoutSeconds);
+        // Sessions belong to the server name: it is the cache key's host, so it is also the SNI sent.
+        string sessionHost = string.IsNullOrEmpty(settings.ServerName) ? host : settings.ServerName;
+        var key = new SslSessionCacheKey(sessionHost, port);
+
+        var options = new SslClientOptions();
+        TlsText.Apply(options, settings.Version);
+        using SslContext context = SslContext.CreateClient(options);
+        using var cache = new SslClientSessionCache(capacity: 64, perKey: 16);
+        var latest = new LatestCopy();
+        // Every new session goes to the cache (which resumes the next connection) and, as a copy, to --sess-out.
+        context.SessionEstablished = (connection, session) =>
+        {
+            latest.Replace(session.Duplicate());
+            cache.OnSessionEstablished(connection, session);
+        };
+        try
+        {
+            if (settings.SessionIn is not null)
+            {
+                SslSession loaded = SessionFiles.Load(settings.SessionIn, context, "--sess-in");
+                bool resumable = loaded.IsResumable;
+                if (!cache.Add(key, loaded) || !resumable)
+                {
+                    io.Error.WriteLine($"fastsession: warning: the session in '{settings.SessionIn}' is not resumable (or expired); the first handshake will be a full one.");
+                }
+            }
+
+            int connections = settings.Reconnect + 1;
+            int reused = 0, reconnectsReused = 0;
+            TlsVersion lastProtocol = TlsVersion.None;
+            for (int i = 0; i < connections; i++)
+            {
+                Outcome outcome = await ConnectOnceAsync(host, port, sessionHost, key, context, cache, latest, timeout, cancellationToken).ConfigureAwait(false);
+                lastProtocol = outcome.Protocol;
+                if (outcome.Reused)
+                {
+                    reused++;
+                    if (i > 0)
+                    {
+                        reconnectsReused++;
+                    }
+                }
+                Print(io, settings.Json, i, outcome);
+            }
+
+            if (settings.SessionOut is not null)
+            {
+                SslSession last = latest.Take();
+                if (last.IsNone)
+                {
+                    throw CliException.Failure("--sess-out: the server sent no session to save.");
+                }
+                using (last)
+                {
+                    SessionFiles.Save(settings.SessionOut, last, "--sess-out");
+                }
+            }
+
+            if (settings.Json)
+            {
+                JsonLine.Write(io.Output, w =>
+                {
+                    w.WriteBoolean("summary", true);
+                    w.WriteString("server", $"{host}:{port}");
+                    w.WriteString("protocol", TlsText.OpenSslName(lastProtocol));
+                    w.WriteNumber("connections", connections);
+                    w.WriteNumber("reused", reused);
+                    w.WriteNumber("reconnects", settings.Reconnect);
+                    w.WriteNumber("reconnects_reused", reconnectsReused);
+                });
+            }
+            else
+            {
+                io.Output.WriteLine(
+                    $"{connections} connection{(connections == 1 ? "" : "s")} to {host}:{port} ({TlsText.OpenSslName(lastProtocol)}): " +
+                    $"{connections - reused} full, {reused} resumed; reconnects resumed {reconnectsReused}/{settings.Reconnect}");
+            }
+            return ExitCodes.Ok;
+        }
+        finally
+        {
+            context.SessionEstablished = null;
+            latest.Take().Dispose();
+        }
+    }
+
+    private static async Task<Outcome> ConnectOnceAsync(
+        string host, int port, string sessionHost, SslSessionCacheKey key, SslContext context, SslClientSessionCache cache, LatestCopy latest,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timer.CancelAfter(timeout);
+        using var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(host, port, timer.Token).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            throw CliException.Failure($"cannot connect to {host}:{port}: {e.Message}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw CliException.Failure($"cannot connect to {host}:{port}: no answer within {timeout.TotalSeconds:0.#} s");
+        }
+
+        long hitsBefore = cache.Statistics.Hits;
+        await using var tls = new FastSslStream(tcp.GetStream());
+        try
+        {
+            await tls.AuthenticateAsClientAsync(context, sessionHost, key.Port, cache, key.ApplicationProtocol, timer.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw CliException.Failure($"TLS failure: no handshake with {host}:{port} within {timeout.TotalSeconds:0.#} s");
+        }
+        bool offered = cache.Statistics.Hits > hitsBefore;
+        SslConnection connection = tls.Connection;
+
+        // TLS 1.3 sessions come in tickets after the handshake: wait (bounded) for at least one.
+        int tickets = await tls.WaitForSessionTicketsAsync(TicketWait, 1, cancellationToken).ConfigureAwait(false);
+
+        var outcome = new Outcome
+        {
+            Protocol = connection.Protocol,
+            Reused = connection.SessionReused,
+            Offered = offered,
+            Sessions = tickets,
+        };
+        if (connection.TryBorrowSession(out SslSessionRef view))
+        {
+            view.GetInfo(out SslSessionInfo info);
+            outcome.Cipher = info.CipherName;
+            outcome.SessionId = TlsText.Hex(info.Id);
+            outcome.Resumable = info.IsResumable;
+        }
+        if (latest.IsEmpty && connection.TryAcquireSession(out SslSession current))
+        {
+            // No session was established (no ticket came): keep the connection's own for --sess-out.
+            latest.Replace(current);
+        }
+        // close_notify: a clean close keeps the session resumable (S8).
+        try
+        {
+            await tls.ShutdownAsync(timer.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.IO.IOException or OperationCanceledException)
+        {
+            // The server may close first; the session captured so far stays usable.
+        }
+        return outcome;
+    }
+
+    private static void Print(CliIo io, bool json, int index, Outcome o)
+    {
+        if (json)
+        {
+            JsonLine.Write(io.Output, w =>
+            {
+                w.WriteNumber("connection", index);
+                w.WriteString("protocol", TlsText.OpenSslName(o.Protocol));
+                w.WriteString("cipher", o.Cipher);
+                w.WriteBoolean("reused", o.Reused);
+                w.WriteBoolean("offered", o.Offered);
+                w.WriteBoolean("resumable", o.Resumable);
+                w.WriteString("session_id", o.SessionId);
+                w.WriteNumber("sessions_received", o.Sessions);
+            });
+            return;
+        }
+        string sessions = o.Protocol == TlsVersion.Tls13
+            ? $", {o.Sessions} ticket{(o.Sessions == 1 ? "" : "s")}"
+            : "";
+        io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"#{index} {(o.Reused ? "Reused" : "New")}, {TlsText.OpenSslName(o.Protocol)}, Cipher is {o.Cipher}, session {(o.SessionId.Length == 0 ? "(none)" : o.SessionId)}, resumable {TlsText.YesNo(o.Resumable)}{sessions}{(o.Offered && !o.Reused ? " (offered session refused)" : "")}"));
+    }
+
+    private sealed class Outcome
+    {
+        public TlsVersion Protocol;
+        public string Cipher = "";
+        public bool Reused;
+        public bool Offered;
+        public bool Resumable;
+        public string SessionId = "";
+        public int Sessions;
+    }
+
+    /// <summary>The newest session received (owned), for --sess-out.</summary>
+    private sealed class LatestCopy
+    {
+        private readonly object _lock = new();
+        private SslSession _session;
+
+        public bool IsEmpty
+        {
+            get
+            {
+                lock (_lock)
+                {
+                    return _session.IsNone;
+                }
+            }
+        }
+
+        public void Replace(SslSession session)
+        {
+            SslSession old;
+            lock (_lock)
+            {
+                old = _session;
+                _session = session;
+            }
+            old.Dispose();
+        }
+
+        public SslSession Take()
+        {
+            lock (_lock)
+            {
+                SslSession s = _session;
+                _session = default;
+                return s;
+            }
+        }
+    }
+}
