@@ -159,6 +159,10 @@ public sealed unsafe partial class SslConnection : IDisposable
         {
             throw new ArgumentException("The session is default(SslSession); acquire one first.", nameof(session));
         }
+        if (IsServer)
+        {
+            throw new InvalidOperationException("SetSession offers a session for resumption and is for client connections; a server resumes from its cache or tickets.");
+        }
         if (!session.IsResumable)
         {
             throw new ArgumentException(
@@ -329,7 +333,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     public void Reset(string? serverName = null)
     {
-        Enter();
+        Enter(allowFaulted: true);
         try
         {
             _epoch++;
@@ -384,7 +388,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     public override string ToString() =>
         $"SslConnection ({(IsServer ? "server" : "client")}, context #{Context.Id}{(IsDisposed ? ", disposed" : _fault is not null ? ", faulted" : _handshakeComplete ? ", established" : "")})";
 
-    private void Enter()
+    private void Enter(bool allowFaulted = false)
     {
         if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
         {
@@ -395,7 +399,7 @@ public sealed unsafe partial class SslConnection : IDisposable
             Volatile.Write(ref _busy, 0);
             ThrowDisposed();
         }
-        if (_fault is not null)
+        if (_fault is not null && !allowFaulted)
         {
             Volatile.Write(ref _busy, 0);
             throw new InvalidOperationException($"The connection failed earlier ({_fault}); Reset() or Dispose() it.");
