@@ -408,3 +408,68 @@ int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         (long long)g_baseline.certificates);
     return 0;
 }
+
+#ifdef FS_FUZZ_STANDALONE_MAIN
+/* Replay driver without libFuzzer (gcc, valgrind): runs every file named on the command line (or
+ * every file of a directory) through LLVMFuzzerTestOneInput once. */
+#include <dirent.h>
+#include <sys/stat.h>
+
+static int replay_file(const char* path)
+{
+    FILE* f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    uint8_t* buf = NULL;
+    size_t len = 0, cap = 0;
+    for (;;)
+    {
+        if (len == cap)
+        {
+            cap = cap == 0 ? 4096 : cap * 2;
+            uint8_t* grown = realloc(buf, cap);
+            CHECK(grown != NULL, "out of memory");
+            buf = grown;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        if (n == 0)
+            break;
+        len += n;
+    }
+    fclose(f);
+    LLVMFuzzerTestOneInput(buf, len);
+    free(buf);
+    return 1;
+}
+
+int main(int argc, char** argv)
+{
+    LLVMFuzzerInitialize(&argc, &argv);
+    int files = 0;
+    for (int i = 1; i < argc; i++)
+    {
+        struct stat st;
+        if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode))
+        {
+            DIR* dir = opendir(argv[i]);
+            struct dirent* e;
+            while (dir != NULL && (e = readdir(dir)) != NULL)
+            {
+                if (e->d_name[0] == '.')
+                    continue;
+                char path[4096];
+                snprintf(path, sizeof path, "%s/%s", argv[i], e->d_name);
+                files += replay_file(path);
+            }
+            if (dir != NULL)
+                closedir(dir);
+        }
+        else
+        {
+            files += replay_file(argv[i]);
+        }
+    }
+    printf("fuzz_replay: %d inputs replayed\n", files);
+    return 0;
+}
+#endif
