@@ -29,12 +29,14 @@ namespace FastSession.Generators
             public const string OwnedHandleSpecs = nameof(OwnedHandleSpecs);
             public const string HandleOwners = nameof(HandleOwners);
             public const string Diagnostics = nameof(Diagnostics);
+            public const string NeedsOwnedHandleSlot = nameof(NeedsOwnedHandleSlot);
 
             /// <summary>Every name above.</summary>
             public static readonly string[] All =
             {
                 ImportMethods, ImportSpecs, AllImportSpecs, LibraryClasses, EntryPoints, DuplicateEntryPoints,
                 BorrowedViews, BorrowedViewSpecs, OwnedHandles, OwnedHandleSpecs, HandleOwners, Diagnostics,
+                NeedsOwnedHandleSlot,
             };
         }
 
@@ -48,12 +50,11 @@ namespace FastSession.Generators
         /// <inheritdoc/>
         public void Initialize(IncrementalGeneratorInitializationContext context)
         {
-            // 1. Fixed sources: the attributes and the slot protocol, real .cs templates emitted verbatim.
+            // 1. Fixed sources: the attributes, a real .cs template emitted verbatim. The slot protocol
+            //    template needs unsafe code, so it is emitted (step 5) only into compilations that declare
+            //    an [OwnedHandle]; a consumer that merely references the package compiles without /unsafe.
             context.RegisterPostInitializationOutput(static output =>
-            {
-                output.AddSource(FixedSources.Attributes, ReadTemplate("ShimAttributes.cs"));
-                output.AddSource(FixedSources.OwnedHandleSlot, ReadTemplate("OwnedHandleSlot.cs"));
-            });
+                output.AddSource(FixedSources.Attributes, ReadTemplate("ShimAttributes.cs")));
 
             // 2. Collect and transform at once into equatable models (spec + diagnostics as data).
             IncrementalValuesProvider<ImportMethodResult> imports = context.SyntaxProvider
@@ -121,6 +122,17 @@ namespace FastSession.Generators
                 output.AddSource(spec.Type.HintName, Emitter.EmitBorrowedView(spec)));
             context.RegisterSourceOutput(ownedSpecs, static (output, spec) =>
                 output.AddSource(spec.Type.HintName, Emitter.EmitOwnedHandle(spec)));
+            IncrementalValueProvider<bool> needsSlot = ownedHandles
+                .Collect()
+                .Select(static (all, _) => !all.IsEmpty)
+                .WithTrackingName(StepNames.NeedsOwnedHandleSlot);
+            context.RegisterSourceOutput(needsSlot, static (output, needed) =>
+            {
+                if (needed)
+                {
+                    output.AddSource(FixedSources.OwnedHandleSlot, ReadTemplate("OwnedHandleSlot.cs"));
+                }
+            });
 
             // 6. Diagnostics: a separate output, fed by every transform.
             IncrementalValuesProvider<DiagnosticInfo> diagnostics = imports

@@ -1,6 +1,7 @@
 using System.IO;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Emit;
 
 namespace FastSession.Generators.Tests
@@ -61,6 +62,25 @@ namespace FastSession.Generators.Tests
             GeneratorResult result = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(Source));
             Assert.Empty(result.RunResult.Diagnostics);
             Assert.Contains(result.RunResult.GeneratedSources, static s => s.HintName == "Outer.Inner.Native.g.cs");
+            AssertCompilesClean(result);
+        }
+
+        [Fact]
+        public void ACompilationWithoutOwnedHandles_GetsNoUnsafeSlotTemplate_AndCompilesWithoutUnsafe()
+        {
+            // A NuGet consumer of FastSession runs the generator too; it must compile without /unsafe.
+            const string Source = """
+                internal static class Program
+                {
+                    internal static int Main() => 0;
+                }
+                """;
+            CSharpCompilation compilation = GeneratorHarness.CreateCompilation(Source)
+                .WithOptions(GeneratorHarness.CreateCompilation(Source).Options.WithAllowUnsafe(false));
+
+            GeneratorResult result = GeneratorHarness.Run(compilation);
+
+            Assert.DoesNotContain(result.RunResult.GeneratedSources, static s => s.HintName == ShimGenerator.FixedSources.OwnedHandleSlot);
             AssertCompilesClean(result);
         }
 

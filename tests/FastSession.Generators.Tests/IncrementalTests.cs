@@ -24,6 +24,7 @@ namespace FastSession.Generators.Tests
         {
             StepNames.ImportMethods, StepNames.ImportSpecs, StepNames.AllImportSpecs, StepNames.LibraryClasses,
             StepNames.BorrowedViews, StepNames.BorrowedViewSpecs, StepNames.OwnedHandles, StepNames.OwnedHandleSpecs,
+            StepNames.NeedsOwnedHandleSlot,
         };
 
         // Errors that reach every diagnostic step: a broken owner (HandleOwners) and an entry point
