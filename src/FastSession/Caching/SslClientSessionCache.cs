@@ -96,7 +96,8 @@ public sealed class SslClientSessionCache : IDisposable
         DateTimeOffset expires = info.ExpiresAt;
         if (info.TicketLifetimeHint > 0)
         {
-            DateTimeOffset byHint = info.Time.AddSeconds(info.TicketLifetimeHint);
+            DateTimeOffset byHint = info.Time < DateTimeOffset.MaxValue.AddSeconds(-info.TicketLifetimeHint)
+                ? info.Time.AddSeconds(info.TicketLifetimeHint) : DateTimeOffset.MaxValue;
             expires = byHint < expires ? byHint : expires;
         }
         List<SslSession> toDispose = new();

@@ -58,13 +58,26 @@ public struct SslSessionInfo
     public readonly bool IsResumable => _resumable != 0;
 
     /// <summary>When the session was established (<c>SSL_SESSION_get_time</c>).</summary>
-    public readonly DateTimeOffset Time => DateTimeOffset.FromUnixTimeSeconds(_time);
+    public readonly DateTimeOffset Time => UnixSeconds(_time);
 
     /// <summary>How long the session may be resumed after <see cref="Time"/> (<c>SSL_SESSION_get_timeout</c>).</summary>
-    public readonly TimeSpan Timeout => TimeSpan.FromSeconds(_timeout);
+    public readonly TimeSpan Timeout => Seconds(_timeout);
 
     /// <summary>When the session stops being usable: <see cref="Time"/> + <see cref="Timeout"/>.</summary>
-    public readonly DateTimeOffset ExpiresAt => DateTimeOffset.FromUnixTimeSeconds(_time + _timeout);
+    public readonly DateTimeOffset ExpiresAt => UnixSeconds(_timeout > 0 && _time > long.MaxValue - _timeout ? long.MaxValue
+        : _timeout < 0 && _time < long.MinValue - _timeout ? long.MinValue : _time + _timeout);
+
+    // An imported session's time and timeout are whatever 64-bit integers its DER held: saturate at the
+    // DateTimeOffset / TimeSpan limits instead of throwing from a getter.
+    internal static DateTimeOffset UnixSeconds(long seconds) =>
+        seconds <= DateTimeOffset.MinValue.ToUnixTimeSeconds() ? DateTimeOffset.MinValue
+        : seconds >= DateTimeOffset.MaxValue.ToUnixTimeSeconds() ? DateTimeOffset.MaxValue
+        : DateTimeOffset.FromUnixTimeSeconds(seconds);
+
+    internal static TimeSpan Seconds(long seconds) =>
+        seconds >= TimeSpan.MaxValue.Ticks / TimeSpan.TicksPerSecond ? TimeSpan.MaxValue
+        : seconds <= TimeSpan.MinValue.Ticks / TimeSpan.TicksPerSecond ? TimeSpan.MinValue
+        : TimeSpan.FromSeconds(seconds);
 
     /// <summary>The server's ticket lifetime hint in seconds, 0 if none (<c>SSL_SESSION_get_ticket_lifetime_hint</c>).</summary>
     public readonly uint TicketLifetimeHint => _ticketLifetimeHint;

@@ -22,10 +22,10 @@ public readonly unsafe ref partial struct SslSessionRef
     public TlsVersion Protocol => (TlsVersion)SessionNative.SslSessionGetProtocolVersion(DangerousGetPointer());
 
     /// <summary>When the session was established (<c>SSL_SESSION_get_time</c>).</summary>
-    public DateTimeOffset Time => DateTimeOffset.FromUnixTimeSeconds(SessionNative.SslSessionGetTime(DangerousGetPointer()));
+    public DateTimeOffset Time => SslSessionInfo.UnixSeconds(SessionNative.SslSessionGetTime(DangerousGetPointer()));
 
     /// <summary>The session's lifetime (<c>SSL_SESSION_get_timeout</c>).</summary>
-    public TimeSpan Timeout => TimeSpan.FromSeconds(SessionNative.SslSessionGetTimeout(DangerousGetPointer()));
+    public TimeSpan Timeout => SslSessionInfo.Seconds(SessionNative.SslSessionGetTimeout(DangerousGetPointer()));
 
     /// <summary>The session id (<c>SSL_SESSION_get_id</c>), by value.</summary>
     public SslSessionId Id
