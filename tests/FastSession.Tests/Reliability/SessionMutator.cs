@@ -35,6 +35,17 @@ internal sealed class SessionMutator
     public byte[] MutateDer(Source source, IReadOnlyList<Source> donors, StringBuilder description)
     {
         byte[] blob = source.Der;
+        if (_random.Next(20) == 0 && source.Der.Length > 0 && source.Der[0] == 0x30)
+        {
+            // Integer field edit: the session's [1] time and [2] timeout as extreme 64-bit values.
+            long time = ExtremeInteger(), timeout = ExtremeInteger();
+            description.Append($"time = {time}, timeout = {timeout}");
+            blob = ExtremeSessionFieldsTests.WithTimes(blob, time, timeout);
+            if (_random.Next(2) == 0)
+            {
+                return blob;
+            }
+        }
         int rounds = _random.Next(10) switch { < 6 => 1, < 9 => 2, _ => 3 };
         for (int i = 0; i < rounds; i++)
         {
@@ -44,6 +55,18 @@ internal sealed class SessionMutator
         }
         return blob;
     }
+
+    private long ExtremeInteger() => _random.Next(8) switch
+    {
+        0 => long.MaxValue,
+        1 => long.MinValue,
+        2 => 0,
+        3 => -1,
+        4 => 1L << _random.Next(31, 63),
+        5 => -(1L << _random.Next(31, 63)),
+        6 => 253402300799L + _random.Next(-2, 3),
+        _ => _random.NextInt64(),
+    };
 
     /// <summary>Mutates the PEM text: either the DER inside (re-wrapped) or the text itself.</summary>
     public string MutatePem(Source source, IReadOnlyList<Source> donors, StringBuilder description)
