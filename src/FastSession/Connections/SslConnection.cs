@@ -426,7 +426,8 @@ public sealed unsafe partial class SslConnection : IDisposable
             case ShimConstants.SslErrorWantWrite:
                 return new SslIoResult(SslStatus.NeedsInput, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, 0, null);
             case ShimConstants.SslErrorZeroReturn:
-                return new SslIoResult(SslStatus.Closed, result.BytesProduced, result.PendingOutput, 0, result.NewSessions, 0, null);
+                // Records decrypted before the close_notify in the same batch are the peer's last data: keep them.
+                return new SslIoResult(SslStatus.Closed, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, 0, null);
             default:
                 ulong code = result.ErrorCode;
                 string? queued = OpenSslError.DrainQueue(out ulong first);

@@ -7,7 +7,8 @@ public enum SslStatus
     Completed,
     /// <summary>OpenSSL needs more ciphertext from the peer (<c>SSL_ERROR_WANT_READ</c>); send the output first.</summary>
     NeedsInput,
-    /// <summary>The peer closed the connection cleanly (close_notify, <c>SSL_ERROR_ZERO_RETURN</c>).</summary>
+    /// <summary>The peer closed the connection cleanly (close_notify, <c>SSL_ERROR_ZERO_RETURN</c>). A read may still carry
+    /// <see cref="SslIoResult.PlaintextBytes"/>: the data that arrived before the close_notify.</summary>
     Closed,
     /// <summary>A fatal error (<c>SSL_ERROR_SSL</c> / <c>SSL_ERROR_SYSCALL</c>); send the output (an alert), then stop.
     /// The connection is faulted: further I/O throws <see cref="System.InvalidOperationException"/>.</summary>

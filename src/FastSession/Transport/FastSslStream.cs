@@ -569,8 +569,9 @@ public sealed class FastSslStream : Stream
                     case SslStatus.Completed when result.PlaintextBytes > 0:
                         return result.PlaintextBytes;
                     case SslStatus.Closed:
+                        // The peer's close_notify; data that came just before it in the same batch is still returned.
                         _readClosed = true;
-                        return 0;
+                        return result.PlaintextBytes;
                     case SslStatus.Failed:
                         throw new SslProtocolException(Reason(result.Error, "TLS read failed"), result.OpenSslError);
                     default:
