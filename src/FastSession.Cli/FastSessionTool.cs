@@ -19,7 +19,7 @@ public sealed record CliIo(TextWriter Output, TextWriter Error, bool Interactive
 /// The <c>fastsession</c> tool, callable in-process (tests) as well as from <c>Main</c>. Exit codes: 0 ok,
 /// 1 TLS or network failure, 2 usage or bad input; every failure is one line on stderr, never a stack trace.
 /// </summary>
-public static class Cli
+public static class FastSessionTool
 {
     /// <summary>Runs the tool with <paramref name="args"/>; returns the exit code.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)

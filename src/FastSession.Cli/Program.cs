@@ -5,5 +5,5 @@ namespace FastSession.Cli;
 
 internal static class Program
 {
-    private static Task<int> Main(string[] args) => Cli.RunAsync(args, Console.Out, Console.Error);
+    private static Task<int> Main(string[] args) => FastSessionTool.RunAsync(args, Console.Out, Console.Error);
 }

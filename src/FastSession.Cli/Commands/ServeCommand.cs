@@ -174,7 +174,7 @@ internal static class ServeCommand
             {
                 if (!cancellationToken.IsCancellationRequested)
                 {
-                    io.Error.WriteLine($"fastsession: #{number} from {peer}: {Cli.OneLine(e.Message)}");
+                    io.Error.WriteLine($"fastsession: #{number} from {peer}: {FastSessionTool.OneLine(e.Message)}");
                 }
             }
         }
