@@ -197,7 +197,9 @@ namespace FastSession.Generators.Tests
                 previous = current;
                 current = Handle<RaceTag>.Rent(pointer);
                 currentPointer = pointer;
-                bool done = clock.ElapsedMilliseconds > 1000;
+                // At least one second, and until the race was really exercised (a loaded CI machine may
+                // schedule the two threads so that few rentals overlap), but never more than 30 s.
+                bool done = (clock.ElapsedMilliseconds > 1000 && contested >= 10) || clock.ElapsedMilliseconds > 30_000;
                 Volatile.Write(ref stop, done);
                 barrier.SignalAndWait();
                 if (done)
