@@ -438,7 +438,7 @@ public sealed unsafe partial class SslConnection : IDisposable
                 string reason = queued ?? (code != 0 ? OpenSslError.Describe(code) :
                     result.SslError == ShimConstants.SslErrorSyscall ? "the peer closed the transport without close_notify" : $"SSL_get_error = {result.SslError}");
                 _fault = $"{operation} failed: {reason}";
-                return new SslIoResult(SslStatus.Failed, result.BytesProduced, result.PendingOutput, 0, result.NewSessions, code, _fault);
+                return new SslIoResult(SslStatus.Failed, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, code, _fault);
         }
     }
 
