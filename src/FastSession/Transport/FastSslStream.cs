@@ -220,6 +220,11 @@ public sealed class FastSslStream : Stream
                         using SslSession rebound = session.RebindTo(context);
                         connection.SetSession(rebound);
                     }
+                    catch (Exception e) when (e is ArgumentException or InvalidOperationException && !session.IsResumable)
+                    {
+                        // Another connection sharing this (TLS 1.2) session closed uncleanly after the cache handed
+                        // it out, and OpenSSL marked it non-resumable (S8): go on with a full handshake.
+                    }
                 }
             }
         }
