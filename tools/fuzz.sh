@@ -53,6 +53,10 @@ if (( ${#need[@]} > 0 )); then
 fi
 
 # ---- Build ---------------------------------------------------------------------------------------
+# A build dir configured from another checkout cannot be reused: start it afresh.
+if [[ -f "$BUILD/CMakeCache.txt" ]] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$FUZZ_SRC" "$BUILD/CMakeCache.txt"; then
+  rm -rf "$BUILD"
+fi
 mkdir -p "$BUILD"
 CC="$CC_BIN" cmake -S "$FUZZ_SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$BUILD/configure.log" 2>&1 \
   || { cat "$BUILD/configure.log"; exit 1; }

@@ -57,6 +57,10 @@ if [[ ! -e "$LIBASAN" ]]; then
 fi
 LIBASAN="$(readlink -f "$LIBASAN")"
 
+# A build dir configured from another checkout cannot be reused: start it afresh.
+if [[ -f "${NATIVE%/}/CMakeCache.txt" ]] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$ROOT/native-shim" "${NATIVE%/}/CMakeCache.txt"; then
+  rm -rf "${NATIVE%/}"
+fi
 rm -rf "$LOGS"
 mkdir -p "$LOGS" "$NATIVE"
 

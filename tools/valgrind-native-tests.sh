@@ -20,6 +20,10 @@ if (( ${#need[@]} > 0 )); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# A build dir configured from another checkout cannot be reused: start it afresh.
+if [[ -f "$BUILD/CMakeCache.txt" ]] && ! grep -qx "CMAKE_HOME_DIRECTORY:INTERNAL=$ROOT/native-shim" "$BUILD/CMakeCache.txt"; then
+  rm -rf "$BUILD"
+fi
 cmake -S "$ROOT/native-shim" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug -DFASTSESSION_SANITIZE=OFF >/dev/null
 cmake --build "$BUILD" -j 2 >/dev/null
 FLAGS=(-O1 -g -std=c11 -D_POSIX_C_SOURCE=200809L -I "$ROOT/native-shim/include")
