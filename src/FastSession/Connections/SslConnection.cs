@@ -165,9 +165,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         }
         if (!session.IsResumable)
         {
-            throw new ArgumentException(
-                "The session is not resumable (SSL_SESSION_is_resumable is 0): it was taken before the TLS 1.3 ticket arrived, " +
-                "its connection was not shut down cleanly, or it expired. Nothing that resumes may use it.", nameof(session));
+            throw new ArgumentException(NotResumableMessage, nameof(session));
         }
         Enter();
         try
@@ -177,6 +175,11 @@ public sealed unsafe partial class SslConnection : IDisposable
             if (status == ShimConstants.ErrWrongContext)
             {
                 throw new SslContextMismatchException(session.ContextId, Context.Id);
+            }
+            if (status == ShimConstants.ErrNotResumable)
+            {
+                // Lost a race: another connection sharing this session closed uncleanly after the check above.
+                throw new ArgumentException(NotResumableMessage, nameof(session));
             }
             if (status != ShimConstants.Ok)
             {
@@ -470,6 +473,10 @@ public sealed unsafe partial class SslConnection : IDisposable
             }
         }
     }
+
+    private const string NotResumableMessage =
+        "The session is not resumable (SSL_SESSION_is_resumable is 0): it was taken before the TLS 1.3 ticket arrived, " +
+        "its connection was not shut down cleanly, or it expired. Nothing that resumes may use it.";
 
     private void ThrowDisposed() => throw new ObjectDisposedException(nameof(SslConnection), "The SslConnection has been disposed; its borrowed views and waiting sessions are gone (owned sessions stay valid).");
 }
