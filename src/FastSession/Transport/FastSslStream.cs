@@ -54,6 +54,8 @@ public sealed class FastSslStream : Stream
     private bool _engineMayHoldInput;
     private bool _innerEof;
     private bool _readClosed;
+    // A fatal error that arrived after plaintext the last read returned; the next read throws it.
+    private SslProtocolException? _readFailure;
     private int _operations;
     private int _sessionsReceived;
     private int _ringCount;
@@ -542,6 +544,10 @@ public sealed class FastSslStream : Stream
     private async ValueTask<int> ReadCoreAsync(Memory<byte> buffer, bool sync, CancellationToken cancellationToken)
     {
         ThrowIfNotAuthenticated();
+        if (_readFailure is { } failed)
+        {
+            throw failed;
+        }
         if (buffer.IsEmpty || _readClosed)
         {
             return 0;
@@ -578,7 +584,14 @@ public sealed class FastSslStream : Stream
                         _readClosed = true;
                         return result.PlaintextBytes;
                     case SslStatus.Failed:
-                        throw new SslProtocolException(Reason(result.Error, "TLS read failed"), result.OpenSslError);
+                        var failure = new SslProtocolException(Reason(result.Error, "TLS read failed"), result.OpenSslError);
+                        if (result.PlaintextBytes > 0)
+                        {
+                            // Data decrypted before the fatal record is the peer's: deliver it, fail the next read.
+                            _readFailure = failure;
+                            return result.PlaintextBytes;
+                        }
+                        throw failure;
                     default:
                         continue; // A post-handshake message (a ticket, a key update) or part of a record: read on.
                 }

@@ -120,6 +120,43 @@ public sealed class FastSslStreamTests : LiveObjectTest
     [Theory]
     [InlineData(TlsVersion.Tls12)]
     [InlineData(TlsVersion.Tls13)]
+    public async Task DataFollowedByAForgedRecordInOneSegment_IsDelivered_ThenTheNextReadFails(TlsVersion version)
+    {
+        using SslContext serverContext = Tls.Server(version);
+        using SslContext clientContext = Tls.Client(version);
+        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        var serverTransport = new AppendingStream(new NetworkStream(serverSocket, ownsSocket: true));
+        await using var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
+        await using var server = new FastSslStream(serverTransport);
+        await Task.WhenAll(
+            server.AuthenticateAsServerAsync(serverContext, Token),
+            client.AuthenticateAsClientAsync(clientContext, "localhost", default, Token)).WaitAsync(Timeout);
+        await client.WaitForSessionTicketsAsync(TimeSpan.FromSeconds(5), 1, Token);
+
+        // An application-data record whose authentication tag cannot verify, right behind a genuine one.
+        byte[] forged = new byte[5 + 40];
+        new Random(11).NextBytes(forged);
+        forged[0] = 0x17;
+        forged[1] = 0x03;
+        forged[2] = 0x03;
+        forged[3] = 0;
+        forged[4] = 40;
+        serverTransport.AppendToNextWrite(forged);
+        await server.WriteAsync("genuine"u8.ToArray(), Token);
+        await Task.Delay(100, Token);
+
+        byte[] buffer = new byte[64];
+        int n = await client.ReadAsync(buffer, Token);
+        Assert.Equal("genuine", Encoding.ASCII.GetString(buffer, 0, n));
+        var e = await Assert.ThrowsAsync<SslProtocolException>(async () => await client.ReadExactlyAsync(buffer.AsMemory(0, 1), Token));
+        Assert.IsAssignableFrom<IOException>(e);
+        Assert.Contains("TLS read failed", e.Message, StringComparison.Ordinal);
+        Assert.True(client.Connection.IsFaulted);
+    }
+
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
     public async Task SynchronousReadAndWrite_Work(TlsVersion version)
     {
         using SslContext serverContext = Tls.Server(version);
