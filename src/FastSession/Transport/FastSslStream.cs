@@ -548,10 +548,11 @@ public sealed class FastSslStream : Stream
         {
             throw failed;
         }
-        if (buffer.IsEmpty || _readClosed)
+        if (_readClosed)
         {
             return 0;
         }
+        ThrowIfFaulted();
         Interlocked.Increment(ref _operations);
         try
         {
@@ -572,12 +573,13 @@ public sealed class FastSslStream : Stream
                         return 0;
                     }
                 }
+                // An empty buffer makes this SSL_peek: a zero-byte read waits until data can be read, like SslStream's.
                 SslIoResult result = EngineRead(_input.AsSpan(0, count), buffer.Span);
-                _engineMayHoldInput = result.IsCompleted && result.PlaintextBytes == buffer.Length;
+                _engineMayHoldInput = result.IsCompleted && (buffer.IsEmpty || result.PlaintextBytes == buffer.Length);
                 await FlushIfPendingAsync(result, sync, cancellationToken).ConfigureAwait(false);
                 switch (result.Status)
                 {
-                    case SslStatus.Completed when result.PlaintextBytes > 0:
+                    case SslStatus.Completed when result.PlaintextBytes > 0 || buffer.IsEmpty:
                         return result.PlaintextBytes;
                     case SslStatus.Closed:
                         // The peer's close_notify; data that came just before it in the same batch is still returned.
@@ -620,6 +622,7 @@ public sealed class FastSslStream : Stream
             }
             try
             {
+                ThrowIfFaulted();
                 while (!buffer.IsEmpty)
                 {
                     ReadOnlyMemory<byte> chunk = buffer.Length > MaxPlaintextPerWrite ? buffer[..MaxPlaintextPerWrite] : buffer;
@@ -780,6 +783,15 @@ public sealed class FastSslStream : Stream
         throw new InvalidOperationException(state == StateFailed
             ? "The TLS handshake failed; the stream cannot be used."
             : "The stream has not been authenticated: call AuthenticateAsClientAsync or AuthenticateAsServerAsync first.");
+    }
+
+    /// <summary>An earlier read or write failed fatally: further I/O is an <see cref="IOException"/>, as with SslStream.</summary>
+    private void ThrowIfFaulted()
+    {
+        if (_connection is { IsFaulted: true })
+        {
+            throw new SslProtocolException("The TLS connection failed earlier (a fatal alert or a corrupt record); it cannot be used any more.");
+        }
     }
 
     private void FreeConnection()

@@ -152,6 +152,29 @@ public sealed class FastSslStreamTests : LiveObjectTest
         Assert.IsAssignableFrom<IOException>(e);
         Assert.Contains("TLS read failed", e.Message, StringComparison.Ordinal);
         Assert.True(client.Connection.IsFaulted);
+        // Like SslStream: once the connection failed, I/O is an IOException, not a state error.
+        await Assert.ThrowsAsync<SslProtocolException>(async () => await client.WriteAsync(new byte[1], Token));
+    }
+
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public async Task ZeroByteRead_WaitsForDataWithoutConsumingIt(TlsVersion version)
+    {
+        using SslContext serverContext = Tls.Server(version);
+        using SslContext clientContext = Tls.Client(version);
+        (FastSslStream client, FastSslStream server) = await HandshakeAsync(clientContext, serverContext);
+        await using (client)
+        await using (server)
+        {
+            ValueTask<int> wait = client.ReadAsync(Memory<byte>.Empty, Token);
+            await Task.Delay(50, Token);
+            Assert.False(wait.IsCompleted);
+            await server.WriteAsync("ready"u8.ToArray(), Token);
+            Assert.Equal(0, await wait.AsTask().WaitAsync(Timeout));
+            Assert.Equal("ready", Encoding.ASCII.GetString(await ReadExactlyAsync(client, 5)));
+            await CloseCleanlyAsync(client, server);
+        }
     }
 
     [Theory]
