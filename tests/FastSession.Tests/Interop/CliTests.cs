@@ -68,6 +68,18 @@ public sealed class CliTests : IDisposable
         var serveError = new CapturingWriter();
         Task<int> serve = FastSessionTool.RunAsync(new[] { "serve", "--accept", "127.0.0.1:0", "--tls", version, "--count", "4", "--cert", _pki.CertificateFile, "--key", _pki.KeyFile },
             serveOutput, serveError, cancel.Token);
+        try
+        {
+            await ConnectAndCheckAsync(version, serve, serveOutput, serveError);
+        }
+        finally
+        {
+            cancel.Cancel(); // A failed check must not leave the server listening.
+        }
+    }
+
+    private static async Task ConnectAndCheckAsync(string version, Task<int> serve, CapturingWriter serveOutput, CapturingWriter serveError)
+    {
         string listening = await serveOutput.WaitForLineAsync(l => l.StartsWith("listening on ", StringComparison.Ordinal), Timeout, serve);
         string endpoint = listening["listening on ".Length..].Split(' ')[0];
 

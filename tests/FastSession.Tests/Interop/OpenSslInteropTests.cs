@@ -31,6 +31,8 @@ public sealed class OpenSslInteropTests : IDisposable
         {
             process.Dispose();
         }
+        // Stops an in-process `serve` a failed test left running.
+        _timeout.Cancel();
         _timeout.Dispose();
         _pki.Dispose();
     }
