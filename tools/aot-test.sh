@@ -15,7 +15,7 @@ start=$(date +%s%N)
 dotnet publish "$repo/src/FastSession.Cli" -c Release -r linux-x64 -f net8.0 -o "$work/out" \
   --artifacts-path "$work/artifacts" -nologo -warnaserror -p:FastSessionNativeBuildDir="$work/native/" 2>&1 | tee "$work/publish.log"
 if grep -E "warning (IL|AOT)" "$work/publish.log"; then echo "AOT/trim warnings found"; exit 1; fi
-bin="$work/out/FastSession.Cli"
+bin="$work/out/fastsession"
 rm -f "$work/out/libfastsession_shim.so"   # must not be needed: the shim is linked statically
 if ldd "$bin" | grep -q fastsession_shim; then echo "the AOT binary still loads libfastsession_shim.so"; exit 1; fi
 echo "binary: $(stat -c %s "$bin") bytes"
@@ -38,6 +38,9 @@ for tls in 1.2 1.3; do
   openssl s_server -accept "127.0.0.1:$p" -cert "$work/cert.pem" -key "$work/key.pem" "-tls${tls/./_}" -www -quiet >/dev/null 2>&1 &
   pids+=($!)
   wait_port "$p"
+  t0=$(date +%s%N)
+  "$bin" connect "127.0.0.1:$p" --tls "$tls" > /dev/null
+  echo "process start to first handshake done and exit: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
   "$bin" connect "127.0.0.1:$p" --tls "$tls" --reconnect 4 --json > "$work/connect-$tls.json"
   reused=$(grep -c '"reused":true' "$work/connect-$tls.json" || true)
   echo "reused $reused of 4 reconnects"
