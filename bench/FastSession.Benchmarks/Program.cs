@@ -19,6 +19,7 @@ namespace FastSession.Benchmarks;
 /// <item><c>--out-of-process</c>: let BenchmarkDotNet build and start a child process per benchmark (its default).
 /// Without it the benchmarks run in this process (InProcessEmit): no second build of the solution into the source tree's
 /// obj/ and bin/, which other builds of the same tree would race.</item>
+/// <item><c>--profile OPERATION ITERATIONS</c>: one benchmark body in a plain loop, for perf (see ProfileLoop).</item>
 /// <item><c>--combine RESULTS_DIR CBENCH_JSONL OUT_MD</c>: join BenchmarkDotNet's JSON reports with the C reference's
 /// output (bench/native) into the ratio table of bench/RESULTS.md.</item>
 /// </list>
@@ -36,6 +37,16 @@ public static class Program
                 return 2;
             }
             return ResultsTable.Write(rest[1], rest[2], rest[3]);
+        }
+
+        if (rest.Count > 0 && rest[0] == "--profile")
+        {
+            if (rest.Count != 3 || !long.TryParse(rest[2], out long iterations))
+            {
+                Console.Error.WriteLine("usage: --profile OPERATION ITERATIONS");
+                return 2;
+            }
+            return ProfileLoop.Run(rest[1], iterations);
         }
 
         bool smoke = rest.Remove("--smoke");
