@@ -5,7 +5,9 @@
 #   MICRO_JOB=short bench/run.sh quicker micro-benchmarks (default: BenchmarkDotNet's default job)
 #
 # Steps:
-#   1. the C reference: cmake -S bench/native -B artifacts/cbench (builds native-shim in there), run it
+#   1. the C reference: cmake -S bench/native -B artifacts/cbench (builds native-shim in there); its
+#      micro-operations run right before the managed micro-benchmarks and its handshakes right before the managed
+#      handshakes (on a noisy machine, what runs close in time compares best)
 #      → artifacts/bench/cbench.jsonl, one {"op":..., "ns_per_op":...} per line;
 #   2. the managed benchmarks, built with --artifacts-path (default /tmp/art-bench, so this build never races
 #      another build of the same tree in obj/ and bin/), run in-process by BenchmarkDotNet: the micro-benchmark
@@ -24,29 +26,43 @@ micro_job=${MICRO_JOB:-default}
 handshake_job=${HANDSHAKE_JOB:-short}
 mkdir -p "$out"
 
+cbench="$repo/artifacts/cbench/fastsession_cbench"
 if [[ "${SKIP_C:-0}" != 1 ]]; then
-    echo "== C reference (bench/native)"
+    echo "== C reference (bench/native): build"
     cmake -S "$repo/bench/native" -B "$repo/artifacts/cbench" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$repo/artifacts/cbench" -j 2 >/dev/null
-    "$repo/artifacts/cbench/fastsession_cbench" --runs "${CBENCH_RUNS:-7}" | tee "$out/cbench.jsonl"
+    : > "$out/cbench.jsonl"
 fi
+run_c() { # filters... — each group of C operations runs right before its managed counterparts (noisy machine)
+    [[ "${SKIP_C:-0}" == 1 ]] && return 0
+    local args=()
+    for f in "$@"; do args+=(--filter "$f"); done
+    "$cbench" --runs "${CBENCH_RUNS:-7}" "${args[@]}" | tee -a "$out/cbench.jsonl"
+}
 
 dll="$dotnet_artifacts/bin/FastSession.Benchmarks/release/FastSession.Benchmarks.dll"
+run_bdn() { # job, filters...
+    [[ "${SKIP_MANAGED:-0}" == 1 ]] && return 0
+    local job=$1; shift
+    local job_args=()
+    [[ "$job" != default ]] && job_args=(--job "$job")
+    (cd "$out" && dotnet "$dll" --filter "$@" "${job_args[@]}" --artifacts "$out/bdn")
+}
 if [[ "${SKIP_MANAGED:-0}" != 1 ]]; then
-    echo "== managed benchmarks (bench/FastSession.Benchmarks)"
+    echo "== managed benchmarks (bench/FastSession.Benchmarks): build"
     dotnet build -c Release "$repo/bench/FastSession.Benchmarks" --artifacts-path "$dotnet_artifacts" -nologo -v q
-    run_bdn() { # job, filters...
-        local job=$1; shift
-        local job_args=()
-        [[ "$job" != default ]] && job_args=(--job "$job")
-        (cd "$out" && dotnet "$dll" --filter "$@" "${job_args[@]}" --artifacts "$out/bdn")
-    }
-    if [[ -n "${BENCH_FILTER:-}" ]]; then
-        run_bdn "$micro_job" "$BENCH_FILTER"
-    else
-        run_bdn "$micro_job" '*Get0VsBaselines*' '*Get1VsBaselines*' '*InfoSnapshotVsPerField*' '*BorrowedVsOwned*' '*PooledVsNewOwned*'
-        run_bdn "$handshake_job" '*MemoryHandshakeResetVsNew*' '*TcpHandshakeFastSessionVsSslStream*'
-    fi
+fi
+
+if [[ -n "${BENCH_FILTER:-}" ]]; then
+    run_c get0 get1 info handshake
+    run_bdn "$micro_job" "$BENCH_FILTER"
+else
+    echo "== micro-operations"
+    run_c get0 get1 info
+    run_bdn "$micro_job" '*Get0VsBaselines*' '*Get1VsBaselines*' '*InfoSnapshotVsPerField*' '*BorrowedVsOwned*' '*PooledVsNewOwned*'
+    echo "== handshakes"
+    run_c handshake
+    run_bdn "$handshake_job" '*MemoryHandshakeResetVsNew*' '*TcpHandshakeFastSessionVsSslStream*'
 fi
 
 echo "== table"
