@@ -177,7 +177,7 @@ uint64_t FastSessionNative_SslCtxGetId(const SSL_CTX* ctx)
  * SSL_CTX_use_certificate_chain_file. */
 static int use_certificate_chain(SSL_CTX* ctx, BIO* bio)
 {
-    X509* leaf = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+    X509* leaf = PEM_read_bio_X509_AUX(bio, NULL, fastsession_no_passphrase, NULL);
     if (leaf == NULL)
         return 0;
     int ok = SSL_CTX_use_certificate(ctx, leaf);
@@ -186,7 +186,7 @@ static int use_certificate_chain(SSL_CTX* ctx, BIO* bio)
         return 0;
 
     X509* ca;
-    while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+    while ((ca = PEM_read_bio_X509(bio, NULL, fastsession_no_passphrase, NULL)) != NULL)
     {
         if (!SSL_CTX_add0_chain_cert(ctx, ca))
         {
@@ -226,7 +226,7 @@ int32_t FastSessionNative_SslCtxUseCertificateAndKeyPem(SSL_CTX* ctx,
     if (!use_certificate_chain(ctx, cert_bio))
         goto done;
 
-    key = PEM_read_bio_PrivateKey(key_bio, NULL, NULL, NULL);
+    key = PEM_read_bio_PrivateKey(key_bio, NULL, fastsession_no_passphrase, NULL);
     if (key == NULL || !SSL_CTX_use_PrivateKey(ctx, key) || !SSL_CTX_check_private_key(ctx))
         goto done;
 
@@ -280,7 +280,7 @@ int32_t FastSessionNative_SslCtxAddTrustedCertificatePem(SSL_CTX* ctx, const uin
     int added = 0;
     int failed = 0;
     X509* cert;
-    while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
+    while ((cert = PEM_read_bio_X509(bio, NULL, fastsession_no_passphrase, NULL)) != NULL)
     {
         // X509_STORE_add_cert takes its own reference.
         if (!X509_STORE_add_cert(store, cert))

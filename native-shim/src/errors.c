@@ -30,6 +30,15 @@ void fastsession_raise_argument(const char* detail)
     ERR_raise_data(ERR_LIB_SSL, ERR_R_PASSED_INVALID_ARGUMENT, "%s", detail);
 }
 
+int fastsession_no_passphrase(char* buf, int size, int rwflag, void* userdata)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)userdata;
+    return -1;
+}
+
 int32_t fastsession_check_capacity(int len, const uint8_t* buf, int32_t cap, int32_t* needed)
 {
     if (len <= 0)

@@ -75,6 +75,10 @@ int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id);
  * the caller finds a reason in the queue. */
 void fastsession_raise_argument(const char* detail);
 
+/* A pem_password_cb that refuses: encrypted PEM input fails with an error instead of OpenSSL's
+ * default callback prompting for a pass phrase on the terminal (a library must never block on stdin). */
+int fastsession_no_passphrase(char* buf, int size, int rwflag, void* userdata);
+
 /* Copies the contents of a memory BIO into buf with the needed-size two-call contract. */
 int32_t fastsession_copy_mem_bio(BIO* bio, uint8_t* buf, int32_t cap, int32_t* needed);
 

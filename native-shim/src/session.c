@@ -330,7 +330,7 @@ SSL_SESSION* FastSessionNative_PemReadSslSession(const uint8_t* pem, int32_t len
     unsigned char* der = NULL;
     long der_len = 0;
     SSL_SESSION* session = NULL;
-    if (PEM_bytes_read_bio(&der, &der_len, NULL, PEM_STRING_SSL_SESSION, bio, NULL, NULL))
+    if (PEM_bytes_read_bio(&der, &der_len, NULL, PEM_STRING_SSL_SESSION, bio, fastsession_no_passphrase, NULL))
     {
         if (der_len <= 0)
             ERR_raise(ERR_LIB_PEM, PEM_R_BAD_BASE64_DECODE);

@@ -67,17 +67,25 @@ public sealed class SslClientSessionCache : IDisposable
 
     /// <summary>
     /// A <see cref="SessionEstablishedHandler"/>: assign it to <see cref="SslContext.SessionEstablished"/>. Sessions
-    /// of connections without a <see cref="SslConnection.CacheKey"/> are disposed.
+    /// of connections without a <see cref="SslConnection.CacheKey"/> (or arriving after the cache was disposed) are
+    /// disposed; it never throws into the TLS engine.
     /// </summary>
     public void OnSessionEstablished(SslConnection connection, SslSession session)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        if (connection.CacheKey is { } key)
+        if (connection.CacheKey is not { Host: not null } key)
+        {
+            session.Dispose();
+            return;
+        }
+        try
         {
             Add(key, session);
         }
-        else
+        catch (ObjectDisposedException)
         {
+            // The cache was disposed while connections still ran (an ordinary shutdown race): the
+            // session it was handed is simply not kept.
             session.Dispose();
         }
     }

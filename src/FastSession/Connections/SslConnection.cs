@@ -27,6 +27,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     private int _busy;
     private string? _fault;
     private bool _handshakeComplete;
+    private bool _handshakeStarted;
 
     internal SslConnection(SslContext context, string? serverName)
     {
@@ -130,6 +131,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     public bool TryBorrowSession(out SslSessionRef session)
     {
+        ThrowIfBusy();
         session = SessionNative.SslGet0Session(this);
         return !session.IsEmpty;
     }
@@ -142,8 +144,16 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     public bool TryAcquireSession(out SslSession session)
     {
-        session = SessionNative.SslGet1Session(this);
-        return !session.IsNone;
+        Enter(allowFaulted: true);
+        try
+        {
+            session = SessionNative.SslGet1Session(this);
+            return !session.IsNone;
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>
@@ -162,6 +172,11 @@ public sealed unsafe partial class SslConnection : IDisposable
         if (IsServer)
         {
             throw new InvalidOperationException("SetSession offers a session for resumption and is for client connections; a server resumes from its cache or tickets.");
+        }
+        if (_handshakeStarted)
+        {
+            // SSL_set_session on a live connection would swap its session (and the peer identity it reports).
+            throw new InvalidOperationException("SetSession must be called before the handshake starts; call Reset() to reuse this connection for a new one.");
         }
         if (!session.IsResumable)
         {
@@ -199,7 +214,16 @@ public sealed unsafe partial class SslConnection : IDisposable
     public bool TryTakeNewSession(out SslSession session)
     {
         nint pointer = 0;
-        int count = ConnectionNative.SslTakeNewSessions(this, &pointer, 1);
+        int count;
+        Enter(allowFaulted: true);
+        try
+        {
+            count = ConnectionNative.SslTakeNewSessions(this, &pointer, 1);
+        }
+        finally
+        {
+            Exit();
+        }
         session = count == 1 ? SslSession.FromOwnedPointer(pointer) : default;
         return count == 1;
     }
@@ -209,6 +233,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Borrows the peer's certificate (<c>SSL_get0_peer_certificate</c>); same lifetime rules as <see cref="TryBorrowSession"/>.</summary>
     public bool TryBorrowPeerCertificate(out PeerCertificateRef certificate)
     {
+        ThrowIfBusy();
         certificate = CertificateNative.SslGet0PeerCertificate(this);
         return !certificate.IsEmpty;
     }
@@ -216,8 +241,16 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Takes an owned reference to the peer's certificate (<c>SSL_get1_peer_certificate</c>).</summary>
     public bool TryAcquirePeerCertificate(out PeerCertificate certificate)
     {
-        certificate = CertificateNative.SslGet1PeerCertificate(this);
-        return !certificate.IsNone;
+        Enter(allowFaulted: true);
+        try
+        {
+            certificate = CertificateNative.SslGet1PeerCertificate(this);
+            return !certificate.IsNone;
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     // ---- The engine ---------------------------------------------------------------------------
@@ -231,6 +264,8 @@ public sealed unsafe partial class SslConnection : IDisposable
         Enter();
         try
         {
+            _epoch++; // before the call too: a view read on another thread during it must fail its check
+            _handshakeStarted = true;
             FsIoResult result;
             fixed (byte* i = input)
             fixed (byte* o = output)
@@ -258,6 +293,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         Enter();
         try
         {
+            _epoch++;
             FsIoResult result;
             fixed (byte* i = input)
             fixed (byte* p = plaintext)
@@ -279,6 +315,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         Enter();
         try
         {
+            _epoch++;
             FsIoResult result;
             fixed (byte* p = plaintext)
             fixed (byte* o = output)
@@ -302,6 +339,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         Enter();
         try
         {
+            _epoch++;
             FsIoResult result;
             fixed (byte* o = output)
             {
@@ -309,7 +347,14 @@ public sealed unsafe partial class SslConnection : IDisposable
             }
             if (result.Ret >= 0)
             {
-                // 0 (sent, peer's not seen yet) and 1 (both) are both a clean close from our side.
+                // 0 (sent, peer's not seen yet) and 1 (both) are both a clean close from our side. A second
+                // SSL_shutdown reads pending records, and a TLS 1.3 ticket among them replaces (frees) the
+                // session: views are stale, and the captured tickets are delivered like any other.
+                _epoch++;
+                if (result.NewSessions > 0)
+                {
+                    DeliverNewSessions();
+                }
                 return new SslIoResult(SslStatus.Completed, result.BytesProduced, result.PendingOutput, 0, result.NewSessions, 0, null);
             }
             return Finish(ref result, "TLS shutdown");
@@ -340,11 +385,22 @@ public sealed unsafe partial class SslConnection : IDisposable
         try
         {
             _epoch++;
-            byte[]? name = serverName is null ? null : SslContext.NullTerminated(serverName);
             int status;
-            fixed (byte* n = name)
+            if (serverName is null)
             {
-                status = ConnectionNative.SslClear(this, n);
+                status = ConnectionNative.SslClear(this, null);
+            }
+            else
+            {
+                // NUL-terminated UTF-8 on the stack: reusing a connection for another host allocates nothing.
+                int max = System.Text.Encoding.UTF8.GetMaxByteCount(serverName.Length) + 1;
+                Span<byte> name = max <= 1024 ? stackalloc byte[max] : new byte[max];
+                int length = System.Text.Encoding.UTF8.GetBytes(serverName, name);
+                name[length] = 0;
+                fixed (byte* n = name)
+                {
+                    status = ConnectionNative.SslClear(this, n);
+                }
             }
             if (status != ShimConstants.Ok)
             {
@@ -354,6 +410,7 @@ public sealed unsafe partial class SslConnection : IDisposable
             ServerName = serverName ?? ServerName;
             _fault = null;
             _handshakeComplete = false;
+            _handshakeStarted = false;
         }
         finally
         {
@@ -411,6 +468,17 @@ public sealed unsafe partial class SslConnection : IDisposable
 
     private void Exit() => Volatile.Write(ref _busy, 0);
 
+    // The get0 paths stay a plain load (they are the hottest calls): they detect an engine call already
+    // running on another thread; one that starts after this check is caught by the view's epoch check,
+    // because engine calls bump the epoch before entering OpenSSL.
+    private void ThrowIfBusy()
+    {
+        if (Volatile.Read(ref _busy) != 0)
+        {
+            throw new InvalidOperationException("Another call on this SslConnection is running; a connection is used by one thread at a time.");
+        }
+    }
+
     private SslIoResult Finish(ref FsIoResult result, string operation)
     {
         // The call may have changed or freed the session (handshake, a ticket, an alert): views are stale.
@@ -463,6 +531,14 @@ public sealed unsafe partial class SslConnection : IDisposable
                 sessions[delivered] = 0;
                 handler(this, session);
             }
+        }
+        catch (Exception e)
+        {
+            // The engine call already ran (data may have been decrypted into the caller's buffer) but its
+            // result cannot reach the caller past the exception: fault the connection rather than let it
+            // continue with silently lost bytes.
+            _fault = $"the SessionEstablished handler threw {e.GetType().Name}: {e.Message}";
+            throw;
         }
         finally
         {
