@@ -189,7 +189,19 @@ public sealed class SslClientSessionCache : IDisposable
                     }
                     else
                     {
-                        session = entry.Session.Duplicate();
+                        try
+                        {
+                            session = entry.Session.Duplicate();
+                        }
+                        catch
+                        {
+                            // Sessions already removed above must still be freed.
+                            foreach (SslSession s in toDispose)
+                            {
+                                s.Dispose();
+                            }
+                            throw;
+                        }
                     }
                     found = true;
                     break;

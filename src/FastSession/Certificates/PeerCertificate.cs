@@ -12,10 +12,17 @@ namespace FastSession;
 public readonly unsafe ref partial struct PeerCertificateRef
 {
     /// <summary>The subject name (<c>X509_NAME_oneline(X509_get_subject_name)</c>).</summary>
-    public string Subject => CertificateText.Subject(DangerousGetPointer());
+    public string Subject => Alive(CertificateText.Subject(DangerousGetPointer()));
 
     /// <summary>The certificate as DER (<c>i2d_X509</c>).</summary>
-    public byte[] GetRawData() => CertificateText.Der(DangerousGetPointer());
+    public byte[] GetRawData() => Alive(CertificateText.Der(DangerousGetPointer()));
+
+    // The owning connection stays reachable until the native read returned (see SslSessionRef.Alive).
+    private T Alive<T>(T value)
+    {
+        GC.KeepAlive(Owner);
+        return value;
+    }
 }
 
 /// <summary>

@@ -25,6 +25,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     // 1 while an engine call, Reset, SetSession or Dispose runs: overlapping use is a caller bug that
     // would otherwise become a use-after-free inside OpenSSL.
     private int _busy;
+    private int _busyThread; // managed thread id holding _busy, 0 when free
     private string? _fault;
     private bool _handshakeComplete;
     private bool _handshakeStarted;
@@ -81,22 +82,78 @@ public sealed unsafe partial class SslConnection : IDisposable
     public bool IsFaulted => _fault is not null;
 
     /// <summary>Whether the last handshake resumed a session instead of a full handshake (<c>SSL_session_reused</c>).</summary>
-    public bool SessionReused => ConnectionNative.SslSessionReused(this) != 0;
+    public bool SessionReused
+    {
+        get
+        {
+            bool exit = EnterShared();
+            try
+            {
+                return ConnectionNative.SslSessionReused(this) != 0;
+            }
+            finally
+            {
+                ExitShared(exit);
+            }
+        }
+    }
 
     /// <summary>The negotiated protocol (<c>SSL_version</c>), <see cref="TlsVersion.None"/> before the handshake.</summary>
-    public TlsVersion Protocol => _handshakeComplete ? (TlsVersion)ConnectionNative.SslVersion(this) : TlsVersion.None;
+    public TlsVersion Protocol
+    {
+        get
+        {
+            bool exit = EnterShared();
+            try
+            {
+                return _handshakeComplete ? (TlsVersion)ConnectionNative.SslVersion(this) : TlsVersion.None;
+            }
+            finally
+            {
+                ExitShared(exit);
+            }
+        }
+    }
 
     /// <summary>Whether this side sent close_notify (<c>SSL_get_shutdown</c> &amp; <c>SSL_SENT_SHUTDOWN</c>).</summary>
-    public bool ShutdownSent => (ConnectionNative.SslGetShutdown(this) & 1) != 0;
+    public bool ShutdownSent => (GetShutdownFlags() & 1) != 0;
 
     /// <summary>Whether the peer's close_notify arrived (<c>SSL_get_shutdown</c> &amp; <c>SSL_RECEIVED_SHUTDOWN</c>).</summary>
-    public bool ShutdownReceived => (ConnectionNative.SslGetShutdown(this) & 2) != 0;
+    public bool ShutdownReceived => (GetShutdownFlags() & 2) != 0;
 
     /// <summary>Sessions the native ring had to drop because nobody took them (<c>FS_NEW_SESSION_RING_CAPACITY</c> = 8).</summary>
-    public int DroppedSessionCount => ConnectionNative.SslGetDroppedSessionCount(this);
+    public int DroppedSessionCount
+    {
+        get
+        {
+            bool exit = EnterShared();
+            try
+            {
+                return ConnectionNative.SslGetDroppedSessionCount(this);
+            }
+            finally
+            {
+                ExitShared(exit);
+            }
+        }
+    }
 
     /// <summary>Ciphertext waiting to be sent (the write BIO's pending bytes).</summary>
-    public int PendingOutput => ConnectionNative.SslPendingOutput(this);
+    public int PendingOutput
+    {
+        get
+        {
+            bool exit = EnterShared();
+            try
+            {
+                return ConnectionNative.SslPendingOutput(this);
+            }
+            finally
+            {
+                ExitShared(exit);
+            }
+        }
+    }
 
     internal nint NativeHandle
     {
@@ -117,7 +174,16 @@ public sealed unsafe partial class SslConnection : IDisposable
     public string? GetApplicationProtocol()
     {
         byte* buffer = stackalloc byte[256];
-        int length = ConnectionNative.SslGet0AlpnSelected(this, buffer, 256);
+        int length;
+        bool exit = EnterShared();
+        try
+        {
+            length = ConnectionNative.SslGet0AlpnSelected(this, buffer, 256);
+        }
+        finally
+        {
+            ExitShared(exit);
+        }
         return length > 0 ? System.Text.Encoding.ASCII.GetString(buffer, length) : null;
     }
 
@@ -144,7 +210,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     public bool TryAcquireSession(out SslSession session)
     {
-        Enter(allowFaulted: true);
+        bool exit = EnterShared();
         try
         {
             session = SessionNative.SslGet1Session(this);
@@ -152,7 +218,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         }
         finally
         {
-            Exit();
+            ExitShared(exit);
         }
     }
 
@@ -215,14 +281,14 @@ public sealed unsafe partial class SslConnection : IDisposable
     {
         nint pointer = 0;
         int count;
-        Enter(allowFaulted: true);
+        bool exit = EnterShared();
         try
         {
             count = ConnectionNative.SslTakeNewSessions(this, &pointer, 1);
         }
         finally
         {
-            Exit();
+            ExitShared(exit);
         }
         session = count == 1 ? SslSession.FromOwnedPointer(pointer) : default;
         return count == 1;
@@ -241,7 +307,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Takes an owned reference to the peer's certificate (<c>SSL_get1_peer_certificate</c>).</summary>
     public bool TryAcquirePeerCertificate(out PeerCertificate certificate)
     {
-        Enter(allowFaulted: true);
+        bool exit = EnterShared();
         try
         {
             certificate = CertificateNative.SslGet1PeerCertificate(this);
@@ -249,7 +315,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         }
         finally
         {
-            Exit();
+            ExitShared(exit);
         }
     }
 
@@ -294,6 +360,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         try
         {
             _epoch++;
+            _handshakeStarted = true; // SSL_read on a fresh connection starts the handshake implicitly
             FsIoResult result;
             fixed (byte* i = input)
             fixed (byte* p = plaintext)
@@ -316,6 +383,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         try
         {
             _epoch++;
+            _handshakeStarted = true; // SSL_write on a fresh connection starts the handshake implicitly
             FsIoResult result;
             fixed (byte* p = plaintext)
             fixed (byte* o = output)
@@ -340,6 +408,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         try
         {
             _epoch++;
+            _handshakeStarted = true;
             FsIoResult result;
             fixed (byte* o = output)
             {
@@ -368,9 +437,17 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Copies ciphertext that did not fit an earlier output buffer. Returns the byte count.</summary>
     public int DrainOutput(Span<byte> output)
     {
-        fixed (byte* o = output)
+        bool exit = EnterShared();
+        try
         {
-            return ConnectionNative.SslDrainOutput(this, o, output.Length);
+            fixed (byte* o = output)
+            {
+                return ConnectionNative.SslDrainOutput(this, o, output.Length);
+            }
+        }
+        finally
+        {
+            ExitShared(exit);
         }
     }
 
@@ -428,6 +505,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         {
             throw new InvalidOperationException("SslConnection.Dispose was called while another call on this connection was running; a connection is used by one thread at a time.");
         }
+        _busyThread = Environment.CurrentManagedThreadId;
         try
         {
             _epoch++;
@@ -440,7 +518,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         }
         finally
         {
-            Volatile.Write(ref _busy, 0);
+            Exit();
         }
     }
 
@@ -454,26 +532,75 @@ public sealed unsafe partial class SslConnection : IDisposable
         {
             throw new InvalidOperationException("Another call on this SslConnection is running; a connection is used by one thread at a time.");
         }
+        _busyThread = Environment.CurrentManagedThreadId;
         if (_ssl == 0)
         {
-            Volatile.Write(ref _busy, 0);
+            Exit();
             ThrowDisposed();
         }
         if (_fault is not null && !allowFaulted)
         {
-            Volatile.Write(ref _busy, 0);
+            Exit();
             throw new InvalidOperationException($"The connection failed earlier ({_fault}); Reset() or Dispose() it.");
         }
     }
 
-    private void Exit() => Volatile.Write(ref _busy, 0);
+    private void Exit()
+    {
+        _busyThread = 0;
+        Volatile.Write(ref _busy, 0);
+    }
+
+    // Read-only access (getters, get0/get1, taking waiting sessions): takes the gate like an engine call,
+    // so it cannot overlap one on another thread or race Dispose; but the thread that already holds the
+    // gate (a SessionEstablished handler running inside an engine call) may read. Returns whether the
+    // caller must release the gate.
+    private bool EnterShared()
+    {
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
+        {
+            _busyThread = Environment.CurrentManagedThreadId;
+            if (_ssl == 0)
+            {
+                Exit();
+                ThrowDisposed();
+            }
+            return true;
+        }
+        if (Volatile.Read(ref _busyThread) == Environment.CurrentManagedThreadId)
+        {
+            return false;
+        }
+        throw new InvalidOperationException("Another call on this SslConnection is running; a connection is used by one thread at a time.");
+    }
+
+    private void ExitShared(bool exit)
+    {
+        if (exit)
+        {
+            Exit();
+        }
+    }
+
+    private int GetShutdownFlags()
+    {
+        bool exit = EnterShared();
+        try
+        {
+            return ConnectionNative.SslGetShutdown(this);
+        }
+        finally
+        {
+            ExitShared(exit);
+        }
+    }
 
     // The get0 paths stay a plain load (they are the hottest calls): they detect an engine call already
     // running on another thread; one that starts after this check is caught by the view's epoch check,
     // because engine calls bump the epoch before entering OpenSSL.
     private void ThrowIfBusy()
     {
-        if (Volatile.Read(ref _busy) != 0)
+        if (Volatile.Read(ref _busy) != 0 && Volatile.Read(ref _busyThread) != Environment.CurrentManagedThreadId)
         {
             throw new InvalidOperationException("Another call on this SslConnection is running; a connection is used by one thread at a time.");
         }

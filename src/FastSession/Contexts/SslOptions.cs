@@ -58,6 +58,8 @@ public sealed class SslClientOptions : SslContextOptions
     /// <summary>
     /// Verify the server's certificate (<c>SSL_VERIFY_PEER</c>) against <see cref="TrustedCertificatesPem"/>.
     /// Default false: FastSession's own tests and tools talk to ephemeral self-signed servers.
+    /// The chain is verified; the host name is not (no <c>SSL_set1_host</c> yet) — pin the certificate
+    /// through <see cref="SslConnection.TryAcquirePeerCertificate"/> when the name matters.
     /// </summary>
     public bool VerifyPeer { get; set; }
 

@@ -16,16 +16,16 @@ namespace FastSession;
 public readonly unsafe ref partial struct SslSessionRef
 {
     /// <summary>Whether the session can resume a connection (<c>SSL_SESSION_is_resumable</c>, S5).</summary>
-    public bool IsResumable => SessionNative.SslSessionIsResumable(DangerousGetPointer()) != 0;
+    public bool IsResumable => Alive(SessionNative.SslSessionIsResumable(DangerousGetPointer()) != 0);
 
     /// <summary>The session's protocol (<c>SSL_SESSION_get_protocol_version</c>).</summary>
-    public TlsVersion Protocol => (TlsVersion)SessionNative.SslSessionGetProtocolVersion(DangerousGetPointer());
+    public TlsVersion Protocol => Alive((TlsVersion)SessionNative.SslSessionGetProtocolVersion(DangerousGetPointer()));
 
     /// <summary>When the session was established (<c>SSL_SESSION_get_time</c>).</summary>
-    public DateTimeOffset Time => SslSessionInfo.UnixSeconds(SessionNative.SslSessionGetTime(DangerousGetPointer()));
+    public DateTimeOffset Time => SslSessionInfo.UnixSeconds(Alive(SessionNative.SslSessionGetTime(DangerousGetPointer())));
 
     /// <summary>The session's lifetime (<c>SSL_SESSION_get_timeout</c>).</summary>
-    public TimeSpan Timeout => SslSessionInfo.Seconds(SessionNative.SslSessionGetTimeout(DangerousGetPointer()));
+    public TimeSpan Timeout => SslSessionInfo.Seconds(Alive(SessionNative.SslSessionGetTimeout(DangerousGetPointer())));
 
     /// <summary>The session id (<c>SSL_SESSION_get_id</c>), by value.</summary>
     public SslSessionId Id
@@ -33,13 +33,13 @@ public readonly unsafe ref partial struct SslSessionRef
         get
         {
             byte* buffer = stackalloc byte[ShimConstants.SessionIdMax];
-            int length = SessionNative.SslSessionGetId(DangerousGetPointer(), buffer, ShimConstants.SessionIdMax);
+            int length = Alive(SessionNative.SslSessionGetId(DangerousGetPointer(), buffer, ShimConstants.SessionIdMax));
             return new SslSessionId(new ReadOnlySpan<byte>(buffer, Math.Clamp(length, 0, ShimConstants.SessionIdMax)));
         }
     }
 
     /// <summary>Id of the context the session is bound to (0 while unbound).</summary>
-    public ulong ContextId => SessionNative.SslSessionGetContextId(DangerousGetPointer());
+    public ulong ContextId => Alive(SessionNative.SslSessionGetContextId(DangerousGetPointer()));
 
     /// <summary>Fills <paramref name="info"/> with every session field in one native call (<c>fs_session_info</c>).</summary>
     public void GetInfo(out SslSessionInfo info)
@@ -50,5 +50,14 @@ public readonly unsafe ref partial struct SslSessionRef
         {
             SessionNative.SslSessionGetInfo(pointer, p);
         }
+        GC.KeepAlive(Owner);
+    }
+
+    // Keeps the owning connection reachable until the native call that produced value returned: a
+    // connection dropped without Dispose must not be finalized (SSL_free) while its session is read.
+    private T Alive<T>(T value)
+    {
+        GC.KeepAlive(Owner);
+        return value;
     }
 }
