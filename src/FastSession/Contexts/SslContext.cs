@@ -20,6 +20,10 @@ public delegate void SessionEstablishedHandler(SslConnection connection, SslSess
 public sealed unsafe partial class SslContext : IDisposable
 {
     private nint _ctx;
+    // SafeHandle-style gate so Dispose cannot free the SSL_CTX under a concurrent CreateConnection or
+    // FlushExpiredSessions (the context is shared by every thread that creates connections):
+    // (leases << 1) | disposedBit. The last of Dispose / the last lease frees.
+    private int _state;
 
     private SslContext(nint ctx, ulong id, bool isServer)
     {
@@ -38,7 +42,7 @@ public sealed unsafe partial class SslContext : IDisposable
     public bool IsServer { get; }
 
     /// <summary>Whether <see cref="Dispose"/> has run.</summary>
-    public bool IsDisposed => Volatile.Read(ref _ctx) == 0;
+    public bool IsDisposed => (Volatile.Read(ref _state) & 1) != 0 || Volatile.Read(ref _ctx) == 0;
 
     /// <summary>
     /// Called with every newly established session (the shim's <c>SSL_CTX_sess_set_new_cb</c>), after the
@@ -126,20 +130,69 @@ public sealed unsafe partial class SslContext : IDisposable
     }
 
     /// <summary>Creates a connection (<c>SSL_new</c> over two memory BIOs). <paramref name="serverName"/> is the client's SNI.</summary>
-    public SslConnection CreateConnection(string? serverName = null) => new(this, serverName);
+    public SslConnection CreateConnection(string? serverName = null)
+    {
+        AddLease();
+        try
+        {
+            return new SslConnection(this, serverName);
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
 
     /// <summary>
     /// Removes sessions expired at <paramref name="now"/> from the internal cache, marking them
     /// non-resumable (<c>SSL_CTX_flush_sessions</c>). Borrowed views of flushed sessions still fail their
     /// epoch check only when their connection changes; owned handles stay valid but non-resumable.
     /// </summary>
-    public void FlushExpiredSessions(DateTimeOffset now) => ContextNative.SslCtxFlushSessions(this, now.ToUnixTimeSeconds());
+    public void FlushExpiredSessions(DateTimeOffset now)
+    {
+        AddLease();
+        try
+        {
+            ContextNative.SslCtxFlushSessions(this, now.ToUnixTimeSeconds());
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
 
     /// <summary>Sessions in the internal (server) cache (<c>SSL_CTX_sess_number</c>).</summary>
-    public long CachedSessionCount => ContextNative.SslCtxSessNumber(this);
+    public long CachedSessionCount
+    {
+        get
+        {
+            AddLease();
+            try
+            {
+                return ContextNative.SslCtxSessNumber(this);
+            }
+            finally
+            {
+                ReleaseLease();
+            }
+        }
+    }
 
     /// <summary>The context's certificate as PEM (<c>PEM_write_bio_X509</c> of <c>SSL_CTX_get0_certificate</c>).</summary>
     public string GetCertificatePem()
+    {
+        AddLease();
+        try
+        {
+            return GetCertificatePemCore();
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    private string GetCertificatePemCore()
     {
         int needed = 0;
         int length = ContextNative.SslCtxGetCertificatePem(this, null, 0, &needed);
@@ -162,12 +215,47 @@ public sealed unsafe partial class SslContext : IDisposable
     /// <summary>Frees the <c>SSL_CTX</c> (<c>SSL_CTX_free</c>). Live connections and sessions keep their own references.</summary>
     public void Dispose()
     {
-        Free();
+        int state;
+        do
+        {
+            state = Volatile.Read(ref _state);
+            if ((state & 1) != 0)
+            {
+                return;
+            }
+        }
+        while (Interlocked.CompareExchange(ref _state, state | 1, state) != state);
+        if (state == 0)
+        {
+            Free(); // no call in flight; otherwise the last ReleaseLease frees
+        }
         GC.SuppressFinalize(this);
     }
 
     /// <inheritdoc />
     public override string ToString() => $"SslContext #{Id} ({(IsServer ? "server" : "client")}{(IsDisposed ? ", disposed" : "")})";
+
+    private void AddLease()
+    {
+        int state;
+        do
+        {
+            state = Volatile.Read(ref _state);
+            if ((state & 1) != 0)
+            {
+                ThrowDisposed();
+            }
+        }
+        while (Interlocked.CompareExchange(ref _state, state + 2, state) != state);
+    }
+
+    private void ReleaseLease()
+    {
+        if (Interlocked.Add(ref _state, -2) == 1)
+        {
+            Free(); // disposed while this call ran
+        }
+    }
 
     private void Free()
     {
