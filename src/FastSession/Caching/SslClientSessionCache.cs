@@ -130,8 +130,8 @@ public sealed class SslClientSessionCache : IDisposable
                     _entries.Add(key, list);
                 }
                 long sequence = ++_sequence;
-                list.Add(new Entry(session, expires, info.Protocol == TlsVersion.Tls13, sequence));
-                _order.AddLast((key, sequence));
+                LinkedListNode<(SslSessionCacheKey Key, long Sequence)> node = _order.AddLast((key, sequence));
+                list.Add(new Entry(session, expires, info.Protocol == TlsVersion.Tls13, sequence, node));
                 _count++;
                 _added++;
                 if (list.Count > _perKey)
@@ -283,14 +283,7 @@ public sealed class SslClientSessionCache : IDisposable
         list.RemoveAt(index);
         _count--;
         toDispose?.Add(entry.Session);
-        for (LinkedListNode<(SslSessionCacheKey Key, long Sequence)>? node = _order.First; node is not null; node = node.Next)
-        {
-            if (node.Value.Sequence == entry.Sequence)
-            {
-                _order.Remove(node);
-                break;
-            }
-        }
+        _order.Remove(entry.Order); // O(1): each entry knows its place in the eviction order
         if (list.Count == 0)
         {
             _entries.Remove(key);
@@ -314,5 +307,6 @@ public sealed class SslClientSessionCache : IDisposable
         return false;
     }
 
-    private readonly record struct Entry(SslSession Session, DateTimeOffset ExpiresAt, bool SingleUse, long Sequence);
+    private readonly record struct Entry(
+        SslSession Session, DateTimeOffset ExpiresAt, bool SingleUse, long Sequence, LinkedListNode<(SslSessionCacheKey Key, long Sequence)> Order);
 }
