@@ -18,6 +18,8 @@
 # Environment: CBENCH_RUNS (7), MICRO_JOB, HANDSHAKE_JOB, BENCH_FILTER (a glob for BenchmarkDotNet, replaces the
 # per-group filters), DOTNET_ARTIFACTS (/tmp/art-bench), SKIP_C=1, SKIP_MANAGED=1.
 set -euo pipefail
+# The C reference as a library, for the benchmarks' in-process C methods (see Interop/NativeReference.cs).
+export FASTSESSION_CBENCH_LIB=${FASTSESSION_CBENCH_LIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/artifacts/cbench/libfastsession_cbench.so}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$repo/artifacts/bench"

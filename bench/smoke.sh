@@ -4,6 +4,8 @@
 # Measures nothing. Exit status 0 = every benchmark ran.
 # Environment: DOTNET_ARTIFACTS (default /tmp/art-bench-smoke): where dotnet puts obj/ and bin/.
 set -euo pipefail
+# The C reference as a library, for the benchmarks' in-process C methods (see Interop/NativeReference.cs).
+export FASTSESSION_CBENCH_LIB=${FASTSESSION_CBENCH_LIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/artifacts/cbench/libfastsession_cbench.so}
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$repo/artifacts/bench-smoke"

@@ -446,6 +446,105 @@ static void run_micro(mem_pipe* p)
 
 /* ---- Handshakes ---------------------------------------------------------------------------- */
 
+/* One handshake configuration: contexts, the seed session, the reused objects. */
+typedef struct hs_state {
+    mem_pipe* pipe;
+    SSL_CTX* sctx;
+    SSL_CTX* cctx;
+    SSL_SESSION* session;
+    SSL* client; /* reuse only */
+    SSL* server;
+    int resumed;
+    int reuse;
+} hs_state;
+
+static hs_state* hs_open(mem_pipe* p, int version, int resumed, int reuse)
+{
+    hs_state* h = calloc(1, sizeof(hs_state));
+    if (h == NULL)
+        die("out of memory");
+    h->pipe = p;
+    h->resumed = resumed;
+    h->reuse = reuse;
+    h->sctx = make_context(1, version);
+    h->cctx = make_context(0, version);
+    if (resumed)
+    {
+        /* The seed session: one full handshake, clean close, the newest captured session. */
+        SSL* client = make_connection(h->cctx, NULL);
+        SSL* server = make_connection(h->sctx, NULL);
+        pipe_handshake(p, client, server);
+        pipe_shutdown(p, client, server);
+        take_newest_session(client, &h->session);
+        FastSessionNative_SslFree(client);
+        FastSessionNative_SslFree(server);
+        if (h->session == NULL)
+            die("no session was captured for resumption");
+    }
+    if (reuse)
+    {
+        h->client = make_connection(h->cctx, NULL);
+        h->server = make_connection(h->sctx, NULL);
+    }
+    return h;
+}
+
+/* `count` connections, each exactly as the managed MemoryHandshakeResetVsNew benchmark runs one. */
+static void hs_iterate(hs_state* h, long count)
+{
+    for (long i = 0; i < count; i++)
+    {
+        SSL* client;
+        SSL* server;
+        if (h->reuse)
+        {
+            client = h->client;
+            server = h->server;
+            if (FastSessionNative_SslClear(client, NULL) != FS_OK || FastSessionNative_SslClear(server, NULL) != FS_OK)
+                die("FastSessionNative_SslClear failed");
+        }
+        else
+        {
+            client = make_connection(h->cctx, NULL);
+            server = make_connection(h->sctx, NULL);
+        }
+        if (h->resumed)
+        {
+            /* SslConnection.SetSession checks IsResumable first. */
+            if (!FastSessionNative_SslSessionIsResumable(h->session) ||
+                FastSessionNative_SslSetSession(client, h->session) != FS_OK)
+                die("FastSessionNative_SslSetSession failed");
+        }
+        pipe_handshake(h->pipe, client, server);
+        pipe_shutdown(h->pipe, client, server);
+        if (h->resumed)
+        {
+            if (!FastSessionNative_SslSessionReused(client))
+                die("a resumed handshake was not resumed");
+            /* TLS 1.3: use each session once (the new ticket replaces it); TLS 1.2: none arrive. */
+            take_newest_session(client, &h->session);
+        }
+        if (!h->reuse)
+        {
+            FastSessionNative_SslFree(client);
+            FastSessionNative_SslFree(server);
+        }
+    }
+}
+
+static void hs_close(hs_state* h)
+{
+    if (h->reuse)
+    {
+        FastSessionNative_SslFree(h->client);
+        FastSessionNative_SslFree(h->server);
+    }
+    FastSessionNative_SslSessionFree(h->session);
+    FastSessionNative_SslCtxFree(h->cctx);
+    FastSessionNative_SslCtxFree(h->sctx);
+    free(h);
+}
+
 static void run_handshakes(mem_pipe* p, int version, int resumed, int reuse, long iterations)
 {
     char op[64];
@@ -454,87 +553,100 @@ static void run_handshakes(mem_pipe* p, int version, int resumed, int reuse, lon
     if (!selected(op))
         return;
 
-    SSL_CTX* sctx = make_context(1, version);
-    SSL_CTX* cctx = make_context(0, version);
-    SSL_SESSION* session = NULL;
-    SSL* client = NULL;
-    SSL* server = NULL;
-
-    if (resumed)
-    {
-        /* The seed session: one full handshake, clean close, the newest captured session. */
-        client = make_connection(cctx, NULL);
-        server = make_connection(sctx, NULL);
-        pipe_handshake(p, client, server);
-        pipe_shutdown(p, client, server);
-        take_newest_session(client, &session);
-        FastSessionNative_SslFree(client);
-        FastSessionNative_SslFree(server);
-        if (session == NULL)
-            die("no session was captured for resumption");
-    }
-    if (reuse)
-    {
-        client = make_connection(cctx, NULL);
-        server = make_connection(sctx, NULL);
-    }
-
+    hs_state* h = hs_open(p, version, resumed, reuse);
     long n = scaled(iterations);
     int runs = g_runs < 5 ? g_runs : 5;
     double samples[MAX_RUNS];
-    for (int r = -1; r < runs; r++) /* r = -1: warm-up */
+    hs_iterate(h, n / 10 + 1); /* warm-up */
+    for (int r = 0; r < runs; r++)
     {
-        long count = r < 0 ? n / 10 + 1 : n;
         double t0 = now_ns();
-        for (long i = 0; i < count; i++)
-        {
-            if (reuse)
-            {
-                if (FastSessionNative_SslClear(client, NULL) != FS_OK || FastSessionNative_SslClear(server, NULL) != FS_OK)
-                    die("FastSessionNative_SslClear failed");
-            }
-            else
-            {
-                client = make_connection(cctx, NULL);
-                server = make_connection(sctx, NULL);
-            }
-            if (resumed)
-            {
-                /* SslConnection.SetSession checks IsResumable first. */
-                if (!FastSessionNative_SslSessionIsResumable(session) ||
-                    FastSessionNative_SslSetSession(client, session) != FS_OK)
-                    die("FastSessionNative_SslSetSession failed");
-            }
-            pipe_handshake(p, client, server);
-            pipe_shutdown(p, client, server);
-            if (resumed)
-            {
-                if (!FastSessionNative_SslSessionReused(client))
-                    die("a resumed handshake was not resumed");
-                /* TLS 1.3: use each session once (the new ticket replaces it); TLS 1.2: none arrive. */
-                take_newest_session(client, &session);
-            }
-            if (!reuse)
-            {
-                FastSessionNative_SslFree(client);
-                FastSessionNative_SslFree(server);
-            }
-        }
+        hs_iterate(h, n);
         double t1 = now_ns();
-        if (r >= 0)
-            samples[r] = (t1 - t0) / (double)count;
+        samples[r] = (t1 - t0) / (double)n;
     }
     report(op, samples, runs, n);
-
-    if (reuse)
-    {
-        FastSessionNative_SslFree(client);
-        FastSessionNative_SslFree(server);
-    }
-    FastSessionNative_SslSessionFree(session);
-    FastSessionNative_SslCtxFree(cctx);
-    FastSessionNative_SslCtxFree(sctx);
+    hs_close(h);
 }
+
+#ifdef CBENCH_LIBRARY
+/* ---- The same loops as a shared library (libfastsession_cbench.so) -------------------------
+ * The managed benchmarks call these through one P/Invoke per batch, so the C reference is measured
+ * by BenchmarkDotNet in the same process, right next to the managed code it is compared with. */
+#define CBENCH_EXPORT __attribute__((visibility("default")))
+
+static const struct {
+    const char* name;
+    loop_fn fn;
+} k_loops[] = {
+    { "get0_direct", loop_get0_direct },
+    { "get0_shim", loop_get0_shim },
+    { "get0_resumable_direct", loop_get0_resumable_direct },
+    { "get0_resumable_shim", loop_get0_resumable_shim },
+    { "get0_id_version_time_resumable_direct", loop_get0_fields_direct },
+    { "get0_id_version_time_resumable_shim", loop_get0_fields_shim },
+    { "get1_free_direct", loop_get1_free_direct },
+    { "get1_free_shim", loop_get1_free_shim },
+    { "info_snapshot_shim", loop_info_snapshot_shim },
+    { "info_getters_direct", loop_info_getters_direct },
+};
+
+static mem_pipe* g_lib_pipe;
+static SSL* g_lib_client;
+static SSL* g_lib_server;
+
+static mem_pipe* lib_pipe(void)
+{
+    if (g_lib_pipe == NULL && (g_lib_pipe = malloc(sizeof(mem_pipe))) == NULL)
+        die("out of memory");
+    return g_lib_pipe;
+}
+
+/* Returns the id of a micro loop (>= 0) or -1; sets up the established connection once. */
+CBENCH_EXPORT int32_t cbench_micro_find(const char* name)
+{
+    for (int32_t i = 0; i < (int32_t)(sizeof(k_loops) / sizeof(k_loops[0])); i++)
+    {
+        if (strcmp(k_loops[i].name, name) != 0)
+            continue;
+        if (g_lib_client == NULL)
+        {
+            SSL_CTX* sctx = make_context(1, FS_TLS1_3);
+            SSL_CTX* cctx = make_context(0, FS_TLS1_3);
+            g_lib_server = make_connection(sctx, NULL);
+            g_lib_client = make_connection(cctx, "localhost");
+            pipe_handshake(lib_pipe(), g_lib_client, g_lib_server);
+            /* The connections hold their contexts; both live as long as the process. */
+            FastSessionNative_SslCtxFree(sctx);
+            FastSessionNative_SslCtxFree(cctx);
+        }
+        return i;
+    }
+    return -1;
+}
+
+/* Runs micro loop `id` n times; returns its checksum. */
+CBENCH_EXPORT uint64_t cbench_micro_run(int32_t id, int64_t n)
+{
+    return (uint64_t)k_loops[id].fn(g_lib_client, (long)n);
+}
+
+/* version: 0x0303 / 0x0304. */
+CBENCH_EXPORT void* cbench_handshake_open(int32_t version, int32_t resumed, int32_t reuse)
+{
+    return hs_open(lib_pipe(), version, resumed, reuse);
+}
+
+CBENCH_EXPORT void cbench_handshake_run(void* state, int64_t count)
+{
+    hs_iterate((hs_state*)state, (long)count);
+}
+
+CBENCH_EXPORT void cbench_handshake_close(void* state)
+{
+    hs_close((hs_state*)state);
+}
+#else
 
 int main(int argc, char** argv)
 {
@@ -587,3 +699,4 @@ int main(int argc, char** argv)
     free(p);
     return g_sink == 42 ? 3 : 0; /* keeps g_sink observable */
 }
+#endif /* CBENCH_LIBRARY */

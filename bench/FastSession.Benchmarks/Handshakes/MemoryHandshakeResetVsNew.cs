@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using System;
 using FastSession.Benchmarks.Infrastructure;
+using FastSession.Benchmarks.Interop;
 
 namespace FastSession.Benchmarks.Handshakes;
 
@@ -19,6 +21,8 @@ public class MemoryHandshakeResetVsNew
     private SslConnection _client = null!;
     private SslConnection _server = null!;
     private SslSession _session;
+    private IntPtr _cNew;
+    private IntPtr _cReset;
 
     [Params(TlsVersion.Tls12, TlsVersion.Tls13)]
     public TlsVersion Protocol { get; set; }
@@ -44,11 +48,15 @@ public class MemoryHandshakeResetVsNew
             Sessions.TakeNewest(client, ref _session);
             Sessions.EnsureResumable(_session);
         }
+        _cNew = NativeReference.OpenHandshakes(Protocol, Mode == HandshakeMode.Resumed, reuse: false);
+        _cReset = NativeReference.OpenHandshakes(Protocol, Mode == HandshakeMode.Resumed, reuse: true);
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        NativeReference.CloseHandshakes(_cNew);
+        NativeReference.CloseHandshakes(_cReset);
         _session.Dispose();
         _client.Dispose();
         _server.Dispose();
@@ -71,6 +79,14 @@ public class MemoryHandshakeResetVsNew
         _server.Reset();
         Connect(_client, _server);
     }
+
+    /// <summary>The C reference of <see cref="NewConnections"/> (cbench.c hs_iterate), measured in this process.</summary>
+    [Benchmark]
+    public void CNewConnections() => NativeReference.RunHandshakes(_cNew, 1);
+
+    /// <summary>The C reference of <see cref="Reset"/> (SSL_clear reuse), measured in this process.</summary>
+    [Benchmark]
+    public void CReset() => NativeReference.RunHandshakes(_cReset, 1);
 
     private void Connect(SslConnection client, SslConnection server)
     {

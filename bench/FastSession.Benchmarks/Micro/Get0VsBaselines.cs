@@ -16,6 +16,8 @@ public class Get0VsBaselines
     private SslConnection _client = null!;
     private IntPtr _ssl;
     private SafeSslHandle _safeSsl = null!;
+    private int _c;
+    private int _cViaShim;
 
     [GlobalSetup]
     public void Setup()
@@ -24,6 +26,8 @@ public class Get0VsBaselines
         _client = _pair.Client;
         _ssl = _pair.ClientSsl;
         _safeSsl = new SafeSslHandle(_ssl);
+        _c = NativeReference.FindMicro("get0_resumable_direct");
+        _cViaShim = NativeReference.FindMicro("get0_resumable_shim");
     }
 
     [GlobalCleanup]
@@ -60,4 +64,12 @@ public class Get0VsBaselines
         using SafeSslSessionHandle session = SafeHandleNative.SslGet1Session(_safeSsl);
         return !session.IsInvalid && SafeHandleNative.SslSessionIsResumable(session) != 0;
     }
+
+    /// <summary>The C reference <c>get0_resumable_direct</c> (bench/native), measured in this process.</summary>
+    [Benchmark(OperationsPerInvoke = NativeReference.Batch)]
+    public ulong C() => NativeReference.RunMicro(_c, NativeReference.Batch);
+
+    /// <summary>The C reference <c>get0_resumable_shim</c> (bench/native), measured in this process.</summary>
+    [Benchmark(OperationsPerInvoke = NativeReference.Batch)]
+    public ulong CViaShim() => NativeReference.RunMicro(_cViaShim, NativeReference.Batch);
 }

@@ -16,6 +16,8 @@ public class Get1VsBaselines
     private SslConnection _client = null!;
     private IntPtr _ssl;
     private SafeSslHandle _safeSsl = null!;
+    private int _c;
+    private int _cViaShim;
 
     [GlobalSetup]
     public void Setup()
@@ -24,6 +26,8 @@ public class Get1VsBaselines
         _client = _pair.Client;
         _ssl = _pair.ClientSsl;
         _safeSsl = new SafeSslHandle(_ssl);
+        _c = NativeReference.FindMicro("get1_free_direct");
+        _cViaShim = NativeReference.FindMicro("get1_free_shim");
     }
 
     [GlobalCleanup]
@@ -58,4 +62,12 @@ public class Get1VsBaselines
         using SafeSslSessionHandle session = SafeHandleNative.SslGet1Session(_safeSsl);
         return !session.IsInvalid;
     }
+
+    /// <summary>The C reference <c>get1_free_direct</c> (bench/native), measured in this process.</summary>
+    [Benchmark(OperationsPerInvoke = NativeReference.Batch)]
+    public ulong C() => NativeReference.RunMicro(_c, NativeReference.Batch);
+
+    /// <summary>The C reference <c>get1_free_shim</c> (bench/native), measured in this process.</summary>
+    [Benchmark(OperationsPerInvoke = NativeReference.Batch)]
+    public ulong CViaShim() => NativeReference.RunMicro(_cViaShim, NativeReference.Batch);
 }

@@ -18,6 +18,9 @@ public unsafe class InfoSnapshotVsPerField
     private EstablishedPair _pair = null!;
     private SslConnection _client = null!;
     private IntPtr _ssl;
+    private int _c;
+    private int _cViaShim;
+    private int _cFourGetters;
 
     [GlobalSetup]
     public void Setup()
@@ -25,6 +28,9 @@ public unsafe class InfoSnapshotVsPerField
         _pair = EstablishedPair.Create();
         _client = _pair.Client;
         _ssl = _pair.ClientSsl;
+        _c = NativeReference.FindMicro("info_getters_direct");
+        _cViaShim = NativeReference.FindMicro("info_snapshot_shim");
+        _cFourGetters = NativeReference.FindMicro("get0_id_version_time_resumable_direct");
     }
 
     [GlobalCleanup]
@@ -87,6 +93,18 @@ public unsafe class InfoSnapshotVsPerField
         info.AlpnLength = alpn != null ? Copy(info.Alpn, 256, alpn, (uint)alpnLength) : 0;
         return info.IdLength + info.CipherId + info.SniLength + info.Resumable;
     }
+
+    /// <summary>The C reference <c>info_getters_direct</c> (bench/native), measured in this process.</summary>
+    [Benchmark(OperationsPerInvoke = NativeReference.Batch)]
+    public ulong C() => NativeReference.RunMicro(_c, NativeReference.Batch);
+
+    /// <summary>The C reference <c>info_snapshot_shim</c> (bench/native), measured in this process.</summary>
+    [Benchmark(OperationsPerInvoke = NativeReference.Batch)]
+    public ulong CViaShim() => NativeReference.RunMicro(_cViaShim, NativeReference.Batch);
+
+    /// <summary>The C reference <c>get0_id_version_time_resumable_direct</c> (bench/native), measured in this process.</summary>
+    [Benchmark(OperationsPerInvoke = NativeReference.Batch)]
+    public ulong CFourGetters() => NativeReference.RunMicro(_cFourGetters, NativeReference.Batch);
 
     private static int Copy(byte* destination, int capacity, byte* source, uint length)
     {
