@@ -244,22 +244,21 @@ public sealed unsafe partial class SslConnection : IDisposable
             // SSL_set_session on a live connection would swap its session (and the peer identity it reports).
             throw new InvalidOperationException("SetSession must be called before the handshake starts; call Reset() to reuse this connection for a new one.");
         }
-        if (!session.IsResumable)
-        {
-            throw new ArgumentException(NotResumableMessage, nameof(session));
-        }
         Enter();
         try
         {
             _epoch++;
             int status = SessionNative.SslSetSession(this, session);
+            // The shim checks both in one transition (context first, then SSL_SESSION_is_resumable); the
+            // reason it queued is replaced by these exceptions, so leave OpenSSL's queue clean.
             if (status == ShimConstants.ErrWrongContext)
             {
+                ErrorNative.ErrClearError();
                 throw new SslContextMismatchException(session.ContextId, Context.Id);
             }
             if (status == ShimConstants.ErrNotResumable)
             {
-                // Lost a race: another connection sharing this session closed uncleanly after the check above.
+                ErrorNative.ErrClearError();
                 throw new ArgumentException(NotResumableMessage, nameof(session));
             }
             if (status != ShimConstants.Ok)

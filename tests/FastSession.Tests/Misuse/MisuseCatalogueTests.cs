@@ -70,6 +70,24 @@ public sealed class MisuseCatalogueTests : LiveObjectTest
     }
 
     [Fact]
+    public void SetSessionWithANonResumableOrForeignSession_Throws_AndLeavesNoOpenSslError()
+    {
+        using SslContext server = Tls.Server(TlsVersion.Tls12);
+        using SslContext client = Tls.Client(TlsVersion.Tls12);
+        using SslContext other = Tls.Client(TlsVersion.Tls12);
+        using SslSession unclean = Tls.ConnectAndCaptureLast(client, server, _pipe, cleanShutdown: false);
+        using SslSession clean = Tls.ConnectAndCaptureLast(client, server, _pipe);
+        using SslConnection c = client.CreateConnection("localhost");
+        using SslConnection foreign = other.CreateConnection("localhost");
+
+        Assert.False(unclean.IsResumable);
+        Assert.Throws<ArgumentException>(() => c.SetSession(unclean));
+        Assert.Equal(0ul, ErrorNative.ErrGetError());
+        Assert.Throws<SslContextMismatchException>(() => foreign.SetSession(clean));
+        Assert.Equal(0ul, ErrorNative.ErrGetError());
+    }
+
+    [Fact]
     public void SetSessionOnAServerConnection_ThrowsInvalidOperation()
     {
         using SslContext server = Tls.Server(TlsVersion.Tls12);
