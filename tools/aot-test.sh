@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the NativeAOT build of the `fastsession` tool (net8.0: the .NET 10 AOT pack is not served here):
+# Proves the NativeAOT build of the `fastsession` tool (net10.0):
 # publishes with zero warnings allowed, checks the shim is linked in (no libfastsession_shim.so needed),
 # runs `demo`, and runs the same openssl interop as the JIT build: connect --reconnect against
 # `openssl s_server`, and `openssl s_client -sess_out/-sess_in` resuming against `serve`.
@@ -10,9 +10,9 @@ pids=()
 cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "== publish (NativeAOT, net8.0, linux-x64)"
+echo "== publish (NativeAOT, net10.0, linux-x64)"
 start=$(date +%s%N)
-dotnet publish "$repo/src/FastSession.Cli" -c Release -r linux-x64 -f net8.0 -o "$work/out" \
+dotnet publish "$repo/src/FastSession.Cli" -c Release -r linux-x64 -f net10.0 -o "$work/out" \
   --artifacts-path "$work/artifacts" -nologo -warnaserror -p:FastSessionNativeBuildDir="$work/native/" 2>&1 | tee "$work/publish.log"
 if grep -E "warning (IL|AOT)" "$work/publish.log"; then echo "AOT/trim warnings found"; exit 1; fi
 bin="$work/out/fastsession"
