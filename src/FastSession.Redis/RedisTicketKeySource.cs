@@ -73,10 +73,12 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _refreshing = new(1, 1);
     private string _installedSignature = "";
+    private List<TicketKey> _installed = new(); // copies of what the ring holds (pinned, zeroed when dropped)
     private long _errors;
     private long _garbage;
     private long _refreshes;
     private Task _loop = Task.CompletedTask;
+    private volatile bool _disposed;
 
     private RedisTicketKeySource(IConnectionMultiplexer redis, string prefix, TicketKeyRing ring, RedisTicketKeyOptions options)
     {
@@ -127,10 +129,11 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
     /// <summary>Stops refreshing. The ring keeps the last keys installed.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_stop.IsCancellationRequested)
+        if (_disposed)
         {
             return;
         }
+        _disposed = true;
         _stop.Cancel();
         try
         {
@@ -140,6 +143,13 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
         {
         }
         _stop.Dispose();
+        await _refreshing.WaitAsync().ConfigureAwait(false);
+        foreach (TicketKey key in _installed)
+        {
+            key.Dispose();
+        }
+        _installed.Clear();
+        _refreshing.Release();
     }
 
     private async Task LoopAsync()
@@ -154,7 +164,16 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
 
     private async Task<bool> RefreshAsync(bool rotateNow, CancellationToken cancellationToken)
     {
+        if (_disposed)
+        {
+            return false;
+        }
         await _refreshing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (_disposed)
+        {
+            _refreshing.Release();
+            return false;
+        }
         byte[] candidate = new byte[StampLength + TicketKey.Size80];
         try
         {
@@ -187,7 +206,7 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
     {
         var keys = new List<TicketKey>();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        var signature = new System.Text.StringBuilder();
+        DateTimeOffset now = DateTimeOffset.UtcNow;
         try
         {
             foreach (RedisResult entry in entries)
@@ -203,20 +222,39 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
                 DateTimeOffset notAfter = DateTimeOffset.FromUnixTimeSeconds(created) + _options.RotationInterval + _options.DecryptWindow;
                 TicketKey key = TicketKey.FromBytes(bytes.AsSpan(StampLength), notAfter);
                 CryptographicOperations.ZeroMemory(bytes);
-                if (notAfter <= DateTimeOffset.UtcNow || !names.Add(key.NameHex) || keys.Count == 16)
+                if (notAfter <= now || !names.Add(key.NameHex) || keys.Count == 16)
                 {
                     key.Dispose();
                     continue;
                 }
                 keys.Add(key);
-                signature.Append(key.NameHex).Append(created).Append(';');
             }
-            if (keys.Count == 0 || signature.ToString() == _installedSignature)
+            if (keys.Count == 0)
+            {
+                return;
+            }
+            // Keys this process installed before and Redis no longer lists (Redis restarted empty, or trimmed
+            // them) keep decrypting until their lifetime ends: a Redis flush must not cut live tickets.
+            foreach (TicketKey old in _installed)
+            {
+                if (keys.Count < 16 && old.NotAfter > now && names.Add(old.NameHex))
+                {
+                    keys.Add(old.WithNotAfter(old.NotAfter));
+                }
+            }
+            string signature = string.Join(';', keys.ConvertAll(static k => $"{k.NameHex}@{k.NotAfter:O}"));
+            if (signature == _installedSignature)
             {
                 return;
             }
             Ring.Install(keys);
-            _installedSignature = signature.ToString();
+            _installedSignature = signature;
+            foreach (TicketKey old in _installed)
+            {
+                old.Dispose();
+            }
+            _installed = keys;
+            keys = new List<TicketKey>();
         }
         catch (ObjectDisposedException)
         {
