@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -27,13 +30,35 @@ public sealed class FleetClient : IDisposable
 
     public ISslSessionStore Store { get; }
 
+    /// <summary>Milliseconds per store take (the Redis round trip on the connection path).</summary>
+    public List<double> TakeTimes { get; } = new();
+
+    /// <summary>Milliseconds from the take to the end of the handshake (TLS 1.3: including the wait for a ticket).</summary>
+    public List<double> ResumedHandshakeTimes { get; } = new();
+
+    public List<double> FullHandshakeTimes { get; } = new();
+
+    public static string Percentiles(List<double> values)
+    {
+        if (values.Count == 0)
+        {
+            return "n/a";
+        }
+        double[] sorted = values.OrderBy(static v => v).ToArray();
+        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p50 {At(0.5):0.00} ms, p99 {At(0.99):0.00} ms (n={sorted.Length})");
+    }
+
     public async Task<(bool Offered, bool Reused)> ConnectAsync(int port, CancellationToken cancellationToken = default)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(Fleet.Timeout);
         using var tcp = new TcpClient { NoDelay = true };
         await tcp.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+        long start = Stopwatch.GetTimestamp();
         SslSession offered = await Store.TakeAsync(Service, Context, timeout.Token);
+        long took = Stopwatch.GetTimestamp();
+        TakeTimes.Add(Stopwatch.GetElapsedTime(start, took).TotalMilliseconds);
         await using var tls = new FastSslStream(tcp.GetStream());
         using (offered)
         {
@@ -41,6 +66,7 @@ public sealed class FleetClient : IDisposable
         }
         await tls.WaitForSessionTicketsAsync(TimeSpan.FromSeconds(2), 1, timeout.Token);
         bool reused = tls.SessionReused;
+        (reused ? ResumedHandshakeTimes : FullHandshakeTimes).Add(Stopwatch.GetElapsedTime(took).TotalMilliseconds);
         byte[] ping = "ping\n"u8.ToArray();
         await tls.WriteAsync(ping, timeout.Token);
         byte[] echo = new byte[ping.Length];
