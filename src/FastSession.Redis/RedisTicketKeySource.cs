@@ -26,11 +26,18 @@ public sealed class RedisTicketKeyOptions
     /// <summary>The bounded wait for one Redis call. Default 500 ms.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long <see cref="RedisTicketKeySource.StartAsync"/> keeps trying to read the keys before it returns with an empty ring. Default 5 s.</summary>
+    public TimeSpan StartupWait { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Retry period after a failed refresh (instead of <see cref="RefreshInterval"/>), so keys come back soon after Redis does. Default 1 s.</summary>
+    public TimeSpan RetryInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     internal void Validate()
     {
-        if (RotationInterval <= TimeSpan.Zero || DecryptWindow < TimeSpan.Zero || RefreshInterval <= TimeSpan.Zero || Timeout <= TimeSpan.Zero)
+        if (RotationInterval <= TimeSpan.Zero || DecryptWindow < TimeSpan.Zero || RefreshInterval <= TimeSpan.Zero || Timeout <= TimeSpan.Zero
+            || RetryInterval <= TimeSpan.Zero || StartupWait < TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(RotationInterval), "RotationInterval, RefreshInterval and Timeout must be positive, DecryptWindow not negative.");
+            throw new ArgumentOutOfRangeException(nameof(RotationInterval), "RotationInterval, RefreshInterval, RetryInterval and Timeout must be positive, DecryptWindow and StartupWait not negative.");
         }
         if (MaxKeys is < 1 or > 16)
         {
@@ -101,8 +108,9 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
     public long Refreshes => Interlocked.Read(ref _refreshes);
 
     /// <summary>
-    /// Reads (and when due, rotates) the fleet's keys once, installs them into <paramref name="ring"/>, then keeps
-    /// refreshing every <see cref="RedisTicketKeyOptions.RefreshInterval"/> until disposed. Does not throw when Redis
+    /// Reads (and when due, rotates) the fleet's keys, trying for up to <see cref="RedisTicketKeyOptions.StartupWait"/>,
+    /// installs them into <paramref name="ring"/>, then keeps refreshing every <see cref="RedisTicketKeyOptions.RefreshInterval"/>
+    /// (every <see cref="RedisTicketKeyOptions.RetryInterval"/> after a failure) until disposed. Does not throw when Redis
     /// is down (see the remarks on the class).
     /// </summary>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
@@ -115,7 +123,13 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
         options ??= new RedisTicketKeyOptions();
         options.Validate();
         var source = new RedisTicketKeySource(redis, prefix, ring, options);
-        await source.RefreshAsync(rotateNow: false, cancellationToken).ConfigureAwait(false);
+        long start = Environment.TickCount64;
+        // A multiplexer made with AbortOnConnectFail = false may still be connecting: retry for a short while.
+        while (!await source.RefreshAsync(rotateNow: false, cancellationToken).ConfigureAwait(false)
+            && Environment.TickCount64 - start < (long)options.StartupWait.TotalMilliseconds)
+        {
+            await Task.Delay(200, cancellationToken).ConfigureAwait(false);
+        }
         source._loop = source.LoopAsync();
         return source;
     }
@@ -155,10 +169,12 @@ public sealed class RedisTicketKeySource : IAsyncDisposable
     private async Task LoopAsync()
     {
         CancellationToken stop = _stop.Token;
+        bool ok = Refreshes > 0;
         while (!stop.IsCancellationRequested)
         {
-            await Task.Delay(_options.RefreshInterval, stop).ConfigureAwait(false);
-            await RefreshAsync(rotateNow: false, stop).ConfigureAwait(false);
+            TimeSpan wait = ok || _options.RetryInterval > _options.RefreshInterval ? _options.RefreshInterval : _options.RetryInterval;
+            await Task.Delay(wait, stop).ConfigureAwait(false);
+            ok = await RefreshAsync(rotateNow: false, stop).ConfigureAwait(false);
         }
     }
 

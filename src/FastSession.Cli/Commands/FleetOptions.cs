@@ -83,7 +83,7 @@ internal static class FleetOptions
                 }
                 ring.Install(keys);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
             {
                 throw CliException.Usage($"--ticket-keys: {e.Message}");
             }
