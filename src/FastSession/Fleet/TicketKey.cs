@@ -11,7 +11,7 @@ namespace FastSession;
 /// </summary>
 /// <remarks>
 /// The secret bytes live in one pinned array (the GC never copies them) and are zeroed by <see cref="Dispose"/>
-/// (<see cref="CryptographicOperations.ZeroMemory"/>). <see cref="ToString"/> shows the name only: the name travels in
+/// (<see cref="CryptographicOperations.ZeroMemory"/>), or by the finalizer when dropped undisposed. <see cref="ToString"/> shows the name only: the name travels in
 /// clear inside every ticket, the rest never leaves the process except through <see cref="CopyTo"/>.
 /// </remarks>
 public sealed class TicketKey : IDisposable
@@ -31,6 +31,9 @@ public sealed class TicketKey : IDisposable
         Size = size;
         NotAfter = notAfter;
     }
+
+    /// <summary>Zeroes the key material of a key that was dropped without <see cref="Dispose"/>.</summary>
+    ~TicketKey() => CryptographicOperations.ZeroMemory(_material);
 
     /// <summary>48 or 80: the file format (and AES key size) of this key.</summary>
     public int Size { get; }
@@ -143,6 +146,7 @@ public sealed class TicketKey : IDisposable
     {
         _disposed = true;
         CryptographicOperations.ZeroMemory(_material);
+        GC.SuppressFinalize(this);
     }
 
     /// <inheritdoc />
