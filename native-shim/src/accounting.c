@@ -74,6 +74,7 @@ static void ctx_data_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, 
     if (data != NULL)
     {
         OPENSSL_free(data->alpn);
+        fastsession_sni_free(data);
         OPENSSL_free(data);
     }
 }
@@ -90,6 +91,7 @@ static void ssl_data_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, 
     if (conn != NULL)
     {
         fastsession_conn_ring_clear(conn);
+        fastsession_verify_clear(conn);
         OPENSSL_free(conn);
     }
 }
