@@ -104,7 +104,8 @@ SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name)
     conn->is_server = ctx_data != NULL ? ctx_data->is_server : SSL_is_server(ssl);
     set_role_state(ssl, conn->is_server);
 
-    if (server_name != NULL && !conn->is_server && !SSL_set_tlsext_host_name(ssl, server_name))
+    if (server_name != NULL && !conn->is_server && !fastsession_is_ip_literal(server_name) &&
+        !SSL_set_tlsext_host_name(ssl, server_name))
         goto fail;
     if (server_name != NULL && !conn->is_server && !fastsession_verify_set_name(ssl, server_name))
         goto fail;
@@ -158,7 +159,8 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
 
     set_role_state(ssl, is_server);
 
-    if (server_name != NULL && !is_server && !SSL_set_tlsext_host_name(ssl, server_name))
+    if (server_name != NULL && !is_server && !fastsession_is_ip_literal(server_name) &&
+        !SSL_set_tlsext_host_name(ssl, server_name))
         return FS_ERR_OPENSSL;
     if (server_name != NULL && !is_server && !fastsession_verify_set_name(ssl, server_name))
         return FS_ERR_OPENSSL;

@@ -81,6 +81,8 @@ void fastsession_verify_clear(fs_conn_data* conn);
 /* Client with FS_VERIFY_CHECK_NAME: the name the certificate must match (SSL_set1_host, or the
  * IP address check for an IP literal). Returns 1 on success (also when nothing is to be done). */
 int fastsession_verify_set_name(SSL* ssl, const char* name);
+/* Whether name is an IPv4/IPv6 literal: checked against iPAddress entries, never sent as SNI (RFC 6066). */
+int fastsession_is_ip_literal(const char* name);
 
 /* ---- server.c ------------------------------------------------------------------------------- */
 

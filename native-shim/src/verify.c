@@ -129,18 +129,20 @@ static int cert_verify_cb(X509_STORE_CTX* store, void* arg)
 
     if (!conn->verify_pending)
     {
-        // First pass: pause the handshake; the caller decides outside OpenSSL.
+        // First pass: pause the handshake; the caller decides outside OpenSSL. OpenSSL's contract
+        // (SSL_CTX_set_cert_verify_callback(3)): call SSL_set_retry_verify and return 1; the handshake
+        // then returns SSL_ERROR_WANT_RETRY_VERIFY and calls this callback again when resumed.
         if (!SSL_set_retry_verify(ssl))
             return 0;
         conn->verify_pending = 1;
         conn->verify_decision = 0;
-        return -1;
+        return 1;
     }
 
     if (conn->verify_decision == 0)
     {
         // Run again without a decision: stay paused rather than guess.
-        return SSL_set_retry_verify(ssl) ? -1 : 0;
+        return SSL_set_retry_verify(ssl) ? 1 : 0;
     }
 
     int accept = conn->verify_decision == 1;
@@ -229,6 +231,20 @@ int32_t FastSessionNative_SslCtxAddClientCaPem(SSL_CTX* ctx, const uint8_t* pem,
     return rc;
 }
 
+int fastsession_is_ip_literal(const char* name)
+{
+    if (name == NULL)
+        return 0;
+    ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name);
+    if (ip == NULL)
+    {
+        ERR_clear_error(); // a2i_IPADDRESS queues a reason for every non-IP name
+        return 0;
+    }
+    ASN1_OCTET_STRING_free(ip);
+    return 1;
+}
+
 int fastsession_verify_set_name(SSL* ssl, const char* name)
 {
     if (ssl == NULL || name == NULL)
@@ -239,13 +255,8 @@ int fastsession_verify_set_name(SSL* ssl, const char* name)
 
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
     // An IP literal is checked against iPAddress entries, a name against DNS entries (and the CN).
-    ASN1_OCTET_STRING* ip = a2i_IPADDRESS(name);
-    if (ip != NULL)
-    {
-        ASN1_OCTET_STRING_free(ip);
+    if (fastsession_is_ip_literal(name))
         return X509_VERIFY_PARAM_set1_host(param, NULL, 0) && X509_VERIFY_PARAM_set1_ip_asc(param, name);
-    }
-    ERR_clear_error(); // a2i_IPADDRESS queues a reason for every non-IP name
     return X509_VERIFY_PARAM_set1_ip(param, NULL, 0) && SSL_set1_host(ssl, name);
 }
 
