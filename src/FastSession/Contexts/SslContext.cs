@@ -48,6 +48,8 @@ public sealed unsafe partial class SslContext : IDisposable
     /// Called with every newly established session (the shim's <c>SSL_CTX_sess_set_new_cb</c>), after the
     /// I/O call that received it returns — never from inside OpenSSL. When null, sessions wait on the
     /// connection for <see cref="SslConnection.TryTakeNewSession(out SslSession)"/>.
+    /// On a server context it fires for every session the server caches (TLS 1.2 by session id) and every TLS 1.3
+    /// ticket it sends; a TLS 1.2 stateless ticket leaves no server session (OpenSSL gives it no id), so nothing fires.
     /// </summary>
     public SessionEstablishedHandler? SessionEstablished { get; set; }
 
