@@ -98,9 +98,9 @@ typedef struct fs_ctx_options {
     int64_t session_timeout_seconds; /* SSL_CTX_set_timeout; 0 = default */
     int32_t capture_new_sessions; /* 1: install the shim's new-session callback (client: also
                                      SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) */
-    int32_t verify_peer;          /* client: SSL_VERIFY_PEER against certificates added with
-                                     FastSessionNative_SslCtxAddTrustedCertificatePem (chain
-                                     only, no host name check); ignored on servers */
+    int32_t verify_peer;          /* legacy, client: SSL_VERIFY_PEER with OpenSSL's own callback
+                                     (chain only). FastSession passes 0 and configures
+                                     verification with FastSessionNative_SslCtxSetVerify. */
 } fs_ctx_options;
 
 /* Result of one batched engine call (handshake / read / write / shutdown flight). */
