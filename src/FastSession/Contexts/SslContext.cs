@@ -167,6 +167,7 @@ public sealed unsafe partial class SslContext : IDisposable
     /// non-resumable (<c>SSL_CTX_flush_sessions</c>). Borrowed views of flushed sessions still fail their
     /// epoch check only when their connection changes; owned handles stay valid but non-resumable.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
     public void FlushExpiredSessions(DateTimeOffset now)
     {
         AddLease();
@@ -181,6 +182,7 @@ public sealed unsafe partial class SslContext : IDisposable
     }
 
     /// <summary>Sessions in the internal (server) cache (<c>SSL_CTX_sess_number</c>).</summary>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
     public long CachedSessionCount
     {
         get
@@ -198,6 +200,8 @@ public sealed unsafe partial class SslContext : IDisposable
     }
 
     /// <summary>The context's certificate as PEM (<c>PEM_write_bio_X509</c> of <c>SSL_CTX_get0_certificate</c>).</summary>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
+    /// <exception cref="InvalidOperationException">The context has no certificate (a client without one), or writing failed.</exception>
     public string GetCertificatePem()
     {
         AddLease();
