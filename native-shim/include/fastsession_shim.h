@@ -319,9 +319,11 @@ FS_EXPORT int32_t FastSessionNative_SslGet0AlpnSelected(SSL* ssl, uint8_t* buf, 
 
 /* Configures peer verification (FS_VERIFY_* flags): SSL_CTX_set_verify with the shim's certificate
  * verify callback (SSL_CTX_set_cert_verify_callback), which records the first error, its depth, the
- * error classes and the chain on the connection. FS_VERIFY_DEFAULT_PATHS loads OpenSSL's default
- * trust (SSL_CTX_set_default_verify_paths: the SSL_CERT_FILE / SSL_CERT_DIR environment variables
- * when set, else the system store). Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL. */
+ * error classes and the chain on the connection. FS_VERIFY_DEFAULT_PATHS trusts OpenSSL's default
+ * verify paths (what SSL_CTX_set_default_verify_paths trusts: the SSL_CERT_FILE / SSL_CERT_DIR
+ * environment variables when set, else the system bundle and directory); the bundle is parsed
+ * once per process and shared by reference, the directory is a lazy per-context lookup.
+ * Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL. */
 FS_EXPORT int32_t FastSessionNative_SslCtxSetVerify(SSL_CTX* ctx, int32_t flags);
 
 /* Shims SSL_CTX_load_verify_file / SSL_CTX_load_verify_dir (either may be NULL, not both).

@@ -141,6 +141,15 @@ int fastsession_init(void)
     return 1;
 }
 
+void fastsession_uncount_x509(X509* cert)
+{
+    if (cert == NULL || fastsession_idx.x509_count < 0)
+        return;
+    if (X509_get_ex_data(cert, fastsession_idx.x509_count) == &g_counted_marker &&
+        X509_set_ex_data(cert, fastsession_idx.x509_count, NULL))
+        atomic_fetch_sub_explicit(&g_live_certificates, 1, memory_order_relaxed);
+}
+
 void FastSessionNative_GetLiveCounts(fs_live_counts* counts)
 {
     // No error queue impact (registration cannot fail short of memory exhaustion).

@@ -35,6 +35,10 @@ extern fs_indices fastsession_idx;
  * that creates OpenSSL objects, so their creation is counted. */
 int fastsession_init(void);
 
+/* Takes a process-lifetime X509 (the cached default trust, verify.c) out of the live counts, so the
+ * counts keep meaning "objects that must be freed". */
+void fastsession_uncount_x509(X509* cert);
+
 /* ---- context.c ------------------------------------------------------------------------------ */
 
 typedef struct fs_ctx_data {
