@@ -39,9 +39,13 @@ for tls in 1.2 1.3; do
   pids+=($!)
   wait_port "$p"
   t0=$(date +%s%N)
-  "$bin" connect "127.0.0.1:$p" --tls "$tls" > /dev/null
+  # connect verifies by default: trust the self-signed certificate and check its name.
+  "$bin" connect "127.0.0.1:$p" --tls "$tls" --cafile "$work/cert.pem" --servername localhost > /dev/null
   echo "process start to first handshake done and exit: $(( ($(date +%s%N) - t0) / 1000000 )) ms"
-  "$bin" connect "127.0.0.1:$p" --tls "$tls" --reconnect 4 --json > "$work/connect-$tls.json"
+  "$bin" connect "127.0.0.1:$p" --tls "$tls" --cafile "$work/cert.pem" --servername localhost --reconnect 4 --json > "$work/connect-$tls.json"
+  # and refuses the same server without the trust (exit 1, one line naming the reason)
+  if "$bin" connect "127.0.0.1:$p" --tls "$tls" --servername localhost 2> "$work/untrusted-$tls.txt"; then echo "connect accepted an untrusted certificate"; exit 1; fi
+  grep -q "untrusted root" "$work/untrusted-$tls.txt"
   reused=$(grep -c '"reused":true' "$work/connect-$tls.json" || true)
   echo "reused $reused of 4 reconnects"
   [ "$reused" -ge 4 ]

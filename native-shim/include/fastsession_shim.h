@@ -62,6 +62,21 @@ typedef struct x509_st X509;
  * When full, the oldest captured session is freed and dropped_sessions counts it. */
 #define FS_NEW_SESSION_RING_CAPACITY 8
 
+/* Peer verification flags for FastSessionNative_SslCtxSetVerify. */
+#define FS_VERIFY_PEER 1                     /* SSL_VERIFY_PEER (client: the server; server: request a client certificate) */
+#define FS_VERIFY_REQUIRE_PEER_CERTIFICATE 2 /* server: SSL_VERIFY_FAIL_IF_NO_PEER_CERT */
+#define FS_VERIFY_DEFAULT_PATHS 4            /* SSL_CTX_set_default_verify_paths (honours SSL_CERT_FILE / SSL_CERT_DIR) */
+#define FS_VERIFY_CHECK_NAME 8               /* client: check the connection's server name (SSL_set1_host / IP) */
+#define FS_VERIFY_DEFER 16                   /* client: pause for the caller's verdict (SSL_set_retry_verify) */
+
+/* Classes of verification errors, the values of .NET's SslPolicyErrors. */
+#define FS_VERIFY_POLICY_NOT_AVAILABLE 1
+#define FS_VERIFY_POLICY_NAME_MISMATCH 2
+#define FS_VERIFY_POLICY_CHAIN_ERRORS 4
+
+/* SSL_get_error when a paused verification waits for FastSessionNative_SslSetVerifyDecision. */
+#define FS_SSL_ERROR_WANT_RETRY_VERIFY 12
+
 #define FS_SESSION_ID_MAX 32
 #define FS_CIPHER_NAME_MAX 64
 #define FS_SNI_MAX 256
@@ -83,9 +98,9 @@ typedef struct fs_ctx_options {
     int64_t session_timeout_seconds; /* SSL_CTX_set_timeout; 0 = default */
     int32_t capture_new_sessions; /* 1: install the shim's new-session callback (client: also
                                      SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE) */
-    int32_t verify_peer;          /* client: SSL_VERIFY_PEER against certificates added with
-                                     FastSessionNative_SslCtxAddTrustedCertificatePem (chain
-                                     only, no host name check); ignored on servers */
+    int32_t verify_peer;          /* legacy, client: SSL_VERIFY_PEER with OpenSSL's own callback
+                                     (chain only). FastSession passes 0 and configures
+                                     verification with FastSessionNative_SslCtxSetVerify. */
 } fs_ctx_options;
 
 /* Result of one batched engine call (handshake / read / write / shutdown flight). */
@@ -260,6 +275,16 @@ FS_EXPORT int32_t FastSessionNative_SslWrite(SSL* ssl, const uint8_t* plain, int
 FS_EXPORT int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap,
     fs_io_result* result);
 
+/* Shims SSL_new_session_ticket then SSL_do_handshake: a TLS 1.3 server sends one more ticket now;
+ * the ciphertext is drained into out. Returns result->ret (1 = sent; <= 0 with ssl_error). */
+FS_EXPORT int32_t FastSessionNative_SslNewSessionTicket(SSL* ssl, uint8_t* out, int32_t out_cap,
+    fs_io_result* result);
+
+/* Like FastSessionNative_SslShutdown, after feeding `in` (the peer's bytes, e.g. its close_notify)
+ * to the read BIO: ret 1 = both close_notify sent and received. */
+FS_EXPORT int32_t FastSessionNative_SslShutdownWithInput(SSL* ssl, const uint8_t* in, int32_t in_len,
+    uint8_t* out, int32_t out_cap, fs_io_result* result);
+
 /* Copies up to out_cap pending ciphertext bytes from the write BIO. Returns the count.
  * No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslDrainOutput(SSL* ssl, uint8_t* out, int32_t out_cap);
@@ -289,6 +314,80 @@ FS_EXPORT int32_t FastSessionNative_SslGetShutdown(SSL* ssl);
 /* Shims SSL_get0_alpn_selected: copies the selected protocol into buf. Returns its length
  * (0 = none), FS_ERR_BUFFER_TOO_SMALL when cap is less. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslGet0AlpnSelected(SSL* ssl, uint8_t* buf, int32_t cap);
+
+/* ---- Verification (verify.c) ---------------------------------------------------------------- */
+
+/* Configures peer verification (FS_VERIFY_* flags): SSL_CTX_set_verify with the shim's certificate
+ * verify callback (SSL_CTX_set_cert_verify_callback), which records the first error, its depth, the
+ * error classes and the chain on the connection. FS_VERIFY_DEFAULT_PATHS trusts OpenSSL's default
+ * verify paths (what SSL_CTX_set_default_verify_paths trusts: the SSL_CERT_FILE / SSL_CERT_DIR
+ * environment variables when set, else the system bundle and directory); the bundle is parsed
+ * once per process and shared by reference, the directory is a lazy per-context lookup.
+ * Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslCtxSetVerify(SSL_CTX* ctx, int32_t flags);
+
+/* Shims SSL_CTX_load_verify_file / SSL_CTX_load_verify_dir (either may be NULL, not both).
+ * Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslCtxLoadVerifyLocations(SSL_CTX* ctx, const char* file, const char* dir);
+
+/* Server: SSL_CTX_add_client_CA for every certificate of the PEM text (the names sent in the
+ * CertificateRequest). Returns FS_OK or an error. */
+FS_EXPORT int32_t FastSessionNative_SslCtxAddClientCaPem(SSL_CTX* ctx, const uint8_t* pem, int32_t len);
+
+/* What the verify callback recorded on this connection: *error (X509_V_*, the first error),
+ * *depth (-1 none) and *policy (FS_VERIFY_POLICY_* bits). Returns 0 when no verification ran,
+ * 1 when it ran, 2 when it waits for FastSessionNative_SslSetVerifyDecision. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGetVerifyStatus(SSL* ssl, int32_t* error, int32_t* depth, int32_t* policy);
+
+/* Certificates of the recorded chain (leaf first). No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGetVerifyChainLength(SSL* ssl);
+
+/* i2d_X509 of the recorded chain's certificate at index. Same return contract as I2dSslSession;
+ * FS_ERR_ARGUMENT for an index out of range. */
+FS_EXPORT int32_t FastSessionNative_SslGetVerifyChainCertificate(SSL* ssl, int32_t index, uint8_t* buf,
+    int32_t cap, int32_t* needed);
+
+/* The caller's verdict for a paused verification (accept != 0 accepts); the next handshake call
+ * applies it. Returns FS_OK, or FS_ERR_ARGUMENT when nothing is waiting. */
+FS_EXPORT int32_t FastSessionNative_SslSetVerifyDecision(SSL* ssl, int32_t accept);
+
+/* Shims X509_verify_cert_error_string into buf (NUL-terminated, may truncate). Returns the length.
+ * No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_X509VerifyCertErrorString(int32_t error, char* buf, int32_t cap);
+
+/* The names the recorded leaf certificate is valid for, as text: its subjectAltName ("DNS:a, IP
+ * Address:127.0.0.1") or, without one, its subject. NUL-terminated, may truncate. Returns the length
+ * (0 = no certificate recorded). */
+FS_EXPORT int32_t FastSessionNative_SslGetVerifyPeerNames(SSL* ssl, char* buf, int32_t cap);
+
+/* Shims SSL_get_verify_result. No error queue impact. */
+FS_EXPORT int64_t FastSessionNative_SslGetVerifyResult(SSL* ssl);
+
+/* ---- Server side (server.c) ------------------------------------------------------------------ */
+
+/* Shims SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name): copies the name a server connection
+ * received (or a client sends) into buf. Returns its length, 0 = none, FS_ERR_BUFFER_TOO_SMALL.
+ * No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGetServername(SSL* ssl, char* buf, int32_t cap);
+
+/* Shims SSL_set_num_tickets (TLS 1.3 tickets this server connection sends after its handshake).
+ * Returns FS_OK or FS_ERR_ARGUMENT / FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslSetNumTickets(SSL* ssl, int32_t count);
+
+/* Shims SSL_get_num_tickets. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGetNumTickets(SSL* ssl);
+
+/* Shims SSL_SESSION_dup: a new, independent SSL_SESSION with the same contents (and context id).
+ * Owned: free once with FastSessionNative_SslSessionFree. NULL on failure. */
+FS_EXPORT SSL_SESSION* FastSessionNative_SslSessionDup(const SSL_SESSION* session);
+
+/* Registers child (a server context with its own certificate) for SNI host name `name` on the
+ * server context parent ("*.example" matches one label). The parent's servername callback
+ * switches a connection to the child with SSL_set_SSL_CTX; sessions and tickets stay the
+ * parent's (one session id context, the parent's cache and ticket keys), and the child takes the
+ * parent's context id so sessions stay bound to one FastSession context. parent takes a reference
+ * on child. Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslCtxAddServerNameContext(SSL_CTX* parent, const char* name, SSL_CTX* child);
 
 /* ---- Sessions ----------------------------------------------------------------------------- */
 

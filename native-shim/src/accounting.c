@@ -74,6 +74,7 @@ static void ctx_data_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, 
     if (data != NULL)
     {
         OPENSSL_free(data->alpn);
+        fastsession_sni_free(data);
         OPENSSL_free(data);
     }
 }
@@ -90,6 +91,7 @@ static void ssl_data_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, 
     if (conn != NULL)
     {
         fastsession_conn_ring_clear(conn);
+        fastsession_verify_clear(conn);
         OPENSSL_free(conn);
     }
 }
@@ -137,6 +139,15 @@ int fastsession_init(void)
         return 0;
     }
     return 1;
+}
+
+void fastsession_uncount_x509(X509* cert)
+{
+    if (cert == NULL || fastsession_idx.x509_count < 0)
+        return;
+    if (X509_get_ex_data(cert, fastsession_idx.x509_count) == &g_counted_marker &&
+        X509_set_ex_data(cert, fastsession_idx.x509_count, NULL))
+        atomic_fetch_sub_explicit(&g_live_certificates, 1, memory_order_relaxed);
 }
 
 void FastSessionNative_GetLiveCounts(fs_live_counts* counts)

@@ -104,7 +104,10 @@ SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name)
     conn->is_server = ctx_data != NULL ? ctx_data->is_server : SSL_is_server(ssl);
     set_role_state(ssl, conn->is_server);
 
-    if (server_name != NULL && !conn->is_server && !SSL_set_tlsext_host_name(ssl, server_name))
+    if (server_name != NULL && !conn->is_server && !fastsession_is_ip_literal(server_name) &&
+        !SSL_set_tlsext_host_name(ssl, server_name))
+        goto fail;
+    if (server_name != NULL && !conn->is_server && !fastsession_verify_set_name(ssl, server_name))
         goto fail;
 
     return ssl;
@@ -151,11 +154,15 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
     {
         fastsession_conn_ring_clear(conn);
         conn->dropped = 0;
+        fastsession_verify_clear(conn);
     }
 
     set_role_state(ssl, is_server);
 
-    if (server_name != NULL && !is_server && !SSL_set_tlsext_host_name(ssl, server_name))
+    if (server_name != NULL && !is_server && !fastsession_is_ip_literal(server_name) &&
+        !SSL_set_tlsext_host_name(ssl, server_name))
+        return FS_ERR_OPENSSL;
+    if (server_name != NULL && !is_server && !fastsession_verify_set_name(ssl, server_name))
         return FS_ERR_OPENSSL;
 
     return FS_OK;
@@ -350,6 +357,47 @@ int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap, f
 
     int ret = SSL_shutdown(ssl);
     // 0 is progress (close_notify sent), not a failure: SSL_get_error must not be asked.
+    int err = ret < 0 ? SSL_get_error(ssl, ret) : SSL_ERROR_NONE;
+    return io_end(ssl, ret, err, out, out_cap, result);
+}
+
+int32_t FastSessionNative_SslNewSessionTicket(SSL* ssl, uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    ERR_clear_error();
+
+    if (result == NULL)
+        return FS_ERR_ARGUMENT;
+    if (!io_begin(ssl, NULL, 0, result))
+        return result->ret;
+
+    // SSL_new_session_ticket only schedules the ticket; SSL_do_handshake writes it.
+    int ret = SSL_new_session_ticket(ssl);
+    int err = SSL_ERROR_NONE;
+    if (ret > 0)
+    {
+        ret = SSL_do_handshake(ssl);
+        err = ret > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, ret);
+    }
+    else
+    {
+        if (ERR_peek_error() == 0)
+            ERR_raise(ERR_LIB_SSL, ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED);
+        err = SSL_ERROR_SSL;
+    }
+    return io_end(ssl, ret, err, out, out_cap, result);
+}
+
+int32_t FastSessionNative_SslShutdownWithInput(SSL* ssl, const uint8_t* in, int32_t in_len,
+    uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    ERR_clear_error();
+
+    if (result == NULL)
+        return FS_ERR_ARGUMENT;
+    if (!io_begin(ssl, in, in_len, result))
+        return result->ret;
+
+    int ret = SSL_shutdown(ssl);
     int err = ret < 0 ? SSL_get_error(ssl, ret) : SSL_ERROR_NONE;
     return io_end(ssl, ret, err, out, out_cap, result);
 }

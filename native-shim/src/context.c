@@ -75,7 +75,13 @@ static int sni_accept_cb(SSL* ssl, int* alert, void* arg)
 {
     (void)alert;
     (void)arg;
-    return SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_NOACK;
+    const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name == NULL)
+        return SSL_TLSEXT_ERR_NOACK;
+    // A name registered with its own certificate switches the connection to that context (server.c);
+    // any other name keeps the default certificate.
+    (void)fastsession_sni_select(ssl, name);
+    return SSL_TLSEXT_ERR_OK;
 }
 
 SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t* ctx_id)

@@ -35,6 +35,10 @@ extern fs_indices fastsession_idx;
  * that creates OpenSSL objects, so their creation is counted. */
 int fastsession_init(void);
 
+/* Takes a process-lifetime X509 (the cached default trust, verify.c) out of the live counts, so the
+ * counts keep meaning "objects that must be freed". */
+void fastsession_uncount_x509(X509* cert);
+
 /* ---- context.c ------------------------------------------------------------------------------ */
 
 typedef struct fs_ctx_data {
@@ -42,6 +46,9 @@ typedef struct fs_ctx_data {
     int32_t is_server;
     unsigned char* alpn;   /* server: preference list (wire format), client: unused */
     unsigned int alpn_len;
+    int32_t verify_flags;  /* FS_VERIFY_* (verify.c) */
+    struct fs_sni_entry* sni; /* server: per-name child contexts (server.c) */
+    int32_t sni_count;
 } fs_ctx_data;
 
 fs_ctx_data* fastsession_ctx_get_data(const SSL_CTX* ctx);
@@ -58,10 +65,35 @@ typedef struct fs_conn_data {
     int32_t count;
     int32_t dropped;
     int32_t is_server;
+    /* verify.c: what the certificate verify callback recorded */
+    STACK_OF(X509)* verify_chain;
+    int32_t verify_ran;
+    int32_t verify_error;
+    int32_t verify_depth;
+    int32_t verify_policy;
+    int32_t verify_pending;
+    int32_t verify_decision; /* 0 none, 1 accept, 2 reject */
 } fs_conn_data;
 
 fs_conn_data* fastsession_conn_get_data(const SSL* ssl);
 void fastsession_conn_ring_clear(fs_conn_data* conn);
+
+/* ---- verify.c ------------------------------------------------------------------------------- */
+
+/* Releases what verification recorded on the connection (SslClear, SSL_free). */
+void fastsession_verify_clear(fs_conn_data* conn);
+/* Client with FS_VERIFY_CHECK_NAME: the name the certificate must match (SSL_set1_host, or the
+ * IP address check for an IP literal). Returns 1 on success (also when nothing is to be done). */
+int fastsession_verify_set_name(SSL* ssl, const char* name);
+/* Whether name is an IPv4/IPv6 literal: checked against iPAddress entries, never sent as SNI (RFC 6066). */
+int fastsession_is_ip_literal(const char* name);
+
+/* ---- server.c ------------------------------------------------------------------------------- */
+
+/* Frees the per-name child contexts of a server context (ctx ex_data free). */
+void fastsession_sni_free(fs_ctx_data* data);
+/* Servername callback body: switches to a registered child context. Returns 1 when one matched. */
+int fastsession_sni_select(SSL* ssl, const char* name);
 
 /* ---- session.c ------------------------------------------------------------------------------ */
 

@@ -70,7 +70,7 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
             var stdout = new StringWriter();
             var stderr = new StringWriter();
             int code = await FastSessionTool.RunAsync(
-                ["connect", $"127.0.0.1:{fleet.Ports[i % Servers]}", "--servername", "localhost", "--tls", version == TlsVersion.Tls12 ? "1.2" : "1.3",
+                ["connect", $"127.0.0.1:{fleet.Ports[i % Servers]}", "--servername", "localhost", "--cafile", pki.CertificateFile, "--tls", version == TlsVersion.Tls12 ? "1.2" : "1.3",
                  "--json", "--session-store", redis.Location("t"), "--session-key", "fleet.example:443"],
                 stdout, stderr).WaitAsync(Fleet.Timeout);
             Assert.True(code == 0, stderr.ToString());
@@ -95,7 +95,7 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
         using Fleet fleet = await Fleet.StartAsync(pki, Servers, "--ticket-keys", redis.Location("l"));
         await using ConnectionMultiplexer m = await ConnectionMultiplexer.ConnectAsync(RedisLocation.Parse(redis.Location("l")).ToConfiguration());
         var store = new RedisSslSessionStore(m, "l", new RedisSessionStoreOptions { Timeout = TimeSpan.FromSeconds(1) });
-        using var client = new FleetClient(version, store);
+        using var client = new FleetClient(version, store, pki.CertificatePem);
         int connections = Offers * 2, offered = 0, reused = 0;
         for (int i = 0; i < connections; i++)
         {
@@ -139,7 +139,7 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
         using Fleet fleet = await Fleet.StartAsync(pki, Servers, "--ticket-keys", redis.Location("d"), "--ticket-key-rotation", "8");
         await using ConnectionMultiplexer m = await ConnectionMultiplexer.ConnectAsync(RedisLocation.Parse(redis.Location("d")).ToConfiguration());
         var store = new RedisSslSessionStore(m, "d", new RedisSessionStoreOptions { Timeout = TimeSpan.FromMilliseconds(100) });
-        using var client = new FleetClient(TlsVersion.Tls13, store);
+        using var client = new FleetClient(TlsVersion.Tls13, store, pki.CertificatePem);
         int connection = 0, failed = 0;
         async Task<(bool Offered, bool Reused)> Next()
         {

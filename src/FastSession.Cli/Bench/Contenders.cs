@@ -65,7 +65,8 @@ internal sealed class FastSessionContender : Contender
     public FastSessionContender(TlsVersion version)
     {
         _server = SslContext.CreateServer(new SslServerOptions { MinVersion = version, MaxVersion = version });
-        _client = SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version });
+        // Same footing as the SslStream contender, which accepts any certificate of the bench's own ephemeral server.
+        _client = SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version, DangerousAcceptAnyServerCertificate = true });
         _client.SessionEstablished = _cache.OnSessionEstablished;
     }
 

@@ -19,7 +19,9 @@ internal static class ConnectCommand
     private static readonly TimeSpan TicketWait = TimeSpan.FromSeconds(2);
 
     public sealed record Settings(
-        string Target, TlsVersion? Version, int Reconnect, string? SessionIn, string? SessionOut, string? ServerName, bool Json, double TimeoutSeconds, FleetConnectSettings? Fleet = null);
+        string Target, TlsVersion? Version, int Reconnect, string? SessionIn, string? SessionOut, string? ServerName, bool Json, double TimeoutSeconds,
+        string? CaFile = null, string? CaPath = null, bool Insecure = false, string? CertificateFile = null, string? KeyFile = null,
+        FleetConnectSettings? Fleet = null);
 
     public static Command Create(CliIo io)
     {
@@ -29,7 +31,12 @@ internal static class ConnectCommand
         var reconnect = new Option<int>("--reconnect") { Description = "Reconnect N times, each resuming from a session of the previous connection." };
         var sessIn = new Option<string?>("--sess-in") { Description = "Resume the first connection from this PEM session file (as openssl s_client -sess_in)." };
         var sessOut = new Option<string?>("--sess-out") { Description = "Write the last session received to this PEM file (as openssl s_client -sess_out)." };
-        var serverName = new Option<string?>("--servername") { Description = "SNI to send (default: HOST unless it is an IP address)." };
+        var serverName = new Option<string?>("--servername") { Description = "SNI to send and the name the server's certificate must match (default: HOST)." };
+        var caFile = new Option<string?>("--cafile") { Description = "Also trust the CA certificates in this PEM file (as openssl s_client -CAfile)." };
+        var caPath = new Option<string?>("--capath") { Description = "Also trust the CA certificates in this hashed directory (as openssl s_client -CApath)." };
+        var insecure = new Option<bool>("--insecure") { Description = "Do not verify the server's certificate at all (anyone on the path can impersonate it)." };
+        var clientCert = new Option<string?>("--cert") { Description = "Client certificate (chain) PEM file for mutual TLS." };
+        var clientKey = new Option<string?>("--key") { Description = "Private key PEM file of --cert." };
         var json = new Option<bool>("--json") { Description = "One JSON object per line per connection, then a summary object." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for each TCP connect and TLS handshake.", DefaultValueFactory = _ => 10 };
         var command = new Command("connect", "Connect (and reconnect, resuming) to a TLS server; one line per connection and a summary.");
@@ -39,12 +46,19 @@ internal static class ConnectCommand
         command.Options.Add(sessIn);
         command.Options.Add(sessOut);
         command.Options.Add(serverName);
+        command.Options.Add(caFile);
+        command.Options.Add(caPath);
+        command.Options.Add(insecure);
+        command.Options.Add(clientCert);
+        command.Options.Add(clientKey);
         command.Options.Add(json);
         command.Options.Add(timeout);
         Func<ParseResult, FleetConnectSettings> fleet = FleetOptions.AddToConnect(command);
         command.SetAction((parse, ct) => RunAsync(io, new Settings(
             parse.GetValue(target)!, TlsText.ParseOption(parse.GetValue(tls)), parse.GetValue(reconnect), parse.GetValue(sessIn),
-            parse.GetValue(sessOut), parse.GetValue(serverName), parse.GetValue(json), parse.GetValue(timeout), fleet(parse)), ct));
+            parse.GetValue(sessOut), parse.GetValue(serverName), parse.GetValue(json), parse.GetValue(timeout),
+            parse.GetValue(caFile), parse.GetValue(caPath), parse.GetValue(insecure), parse.GetValue(clientCert), parse.GetValue(clientKey),
+            fleet(parse)), ct));
         return command;
     }
 
@@ -70,7 +84,7 @@ internal static class ConnectCommand
 
         var options = new SslClientOptions();
         TlsText.Apply(options, settings.Version);
-        using SslContext context = SslContext.CreateClient(options);
+        using SslContext context = CreateContext(options, settings);
         using var cache = new SslClientSessionCache(capacity: 64, perKey: 16);
         var latest = new LatestCopy();
         await using FleetClient? shared = await FleetOptions.CreateClientAsync(settings.Fleet, key).ConfigureAwait(false);
@@ -157,6 +171,56 @@ internal static class ConnectCommand
         {
             context.SessionEstablished = null;
             latest.Take().Dispose();
+        }
+    }
+
+    /// <summary>
+    /// The client context: verification on (system trust, which SSL_CERT_FILE / SSL_CERT_DIR override, plus --cafile /
+    /// --capath; the certificate must match --servername or HOST) unless --insecure; --cert/--key for mutual TLS.
+    /// </summary>
+    private static SslContext CreateContext(SslClientOptions options, Settings settings)
+    {
+        if (settings.Insecure && (settings.CaFile is not null || settings.CaPath is not null))
+        {
+            throw CliException.Usage("--insecure skips verification; it cannot be combined with --cafile or --capath.");
+        }
+        if ((settings.CertificateFile is null) != (settings.KeyFile is null))
+        {
+            throw CliException.Usage("Give both --cert and --key, or neither.");
+        }
+        if (settings.ServerName is { Length: 0 })
+        {
+            throw CliException.Usage("--servername is empty.");
+        }
+        options.DangerousAcceptAnyServerCertificate = settings.Insecure;
+        if (settings.CaFile is not null)
+        {
+            if (!System.IO.File.Exists(settings.CaFile))
+            {
+                throw CliException.Usage($"--cafile '{settings.CaFile}' does not exist.");
+            }
+            options.TrustedCertificatesFile = settings.CaFile;
+        }
+        if (settings.CaPath is not null)
+        {
+            if (!System.IO.Directory.Exists(settings.CaPath))
+            {
+                throw CliException.Usage($"--capath '{settings.CaPath}' is not a directory.");
+            }
+            options.TrustedCertificatesDirectory = settings.CaPath;
+        }
+        if (settings.CertificateFile is not null)
+        {
+            options.ClientCertificatePem = SessionFiles.ReadText(settings.CertificateFile, "--cert");
+            options.ClientPrivateKeyPem = SessionFiles.ReadText(settings.KeyFile!, "--key");
+        }
+        try
+        {
+            return SslContext.CreateClient(options);
+        }
+        catch (ArgumentException e)
+        {
+            throw CliException.Usage($"cannot use the trust or client certificate files: {e.Message}");
         }
     }
 

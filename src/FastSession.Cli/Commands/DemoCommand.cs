@@ -99,12 +99,21 @@ internal static class DemoCommand
         return hex.Length == 0 ? "(empty)" : hex.Length <= 16 ? hex : hex[..16] + "...";
     }
 
+    private static SslClientOptions TrustingOnly(SslContext server, TlsVersion version) => new()
+    {
+        MinVersion = version,
+        MaxVersion = version,
+        UseSystemTrustStore = false,
+        TrustedCertificatesPem = server.GetCertificatePem(),
+    };
+
     private static Walkthrough Walk(TlsVersion version, SslMemoryPipe pipe)
     {
         var walk = new Walkthrough { Protocol = TlsText.OpenSslName(version) };
         var captured = new List<SslSession>();
         using SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = version, MaxVersion = version });
-        using SslContext client = SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version });
+        // Verification stays on: the demo client trusts exactly its own server's ephemeral certificate (CN=localhost).
+        using SslContext client = SslContext.CreateClient(TrustingOnly(server, version));
         // Owned capture: every session the shim's new-session callback caught, handed over after the engine call.
         client.SessionEstablished = (connection, session) => captured.Add(session);
         try
@@ -184,7 +193,8 @@ internal static class DemoCommand
         var pipe = new SslMemoryPipe();
         var keeper = new LatestSession();
         using SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = version, MaxVersion = version });
-        using SslContext client = SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version });
+        // Verification stays on: the demo client trusts exactly its own server's ephemeral certificate (CN=localhost).
+        using SslContext client = SslContext.CreateClient(TrustingOnly(server, version));
         client.SessionEstablished = keeper.OnSessionEstablished;
         using SslConnection c = client.CreateConnection("localhost");
         using SslConnection s = server.CreateConnection();

@@ -19,7 +19,8 @@ internal static class ServeCommand
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
-    public sealed record Settings(string Accept, string? CertificateFile, string? KeyFile, TlsVersion? Version, bool NoTickets, int? Count, FleetServeSettings? Fleet = null);
+    public sealed record Settings(string Accept, string? CertificateFile, string? KeyFile, TlsVersion? Version, bool NoTickets, int? Count,
+        string? CaFile = null, bool Verify = false, FleetServeSettings? Fleet = null);
 
     public static Command Create(CliIo io)
     {
@@ -37,10 +38,11 @@ internal static class ServeCommand
         command.Options.Add(tls);
         command.Options.Add(noTickets);
         command.Options.Add(count);
+        (Option<string?> caFile, Option<bool> verify) = ServeClientCertificates.AddOptions(command);
         Func<ParseResult, FleetServeSettings> fleet = FleetOptions.AddToServe(command);
         command.SetAction((parse, ct) => RunAsync(io, new Settings(
             parse.GetValue(accept)!, parse.GetValue(cert), parse.GetValue(key), TlsText.ParseOption(parse.GetValue(tls)),
-            parse.GetValue(noTickets), parse.GetValue(count), fleet(parse)), ct));
+            parse.GetValue(noTickets), parse.GetValue(count), parse.GetValue(caFile), parse.GetValue(verify), fleet(parse)), ct));
         return command;
     }
 
@@ -62,6 +64,7 @@ internal static class ServeCommand
             options.CertificatePem = SessionFiles.ReadText(settings.CertificateFile, "--cert");
             options.PrivateKeyPem = SessionFiles.ReadText(settings.KeyFile!, "--key");
         }
+        ServeClientCertificates.Apply(options, settings);
         SslContext context;
         try
         {

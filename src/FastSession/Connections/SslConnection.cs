@@ -336,12 +336,16 @@ public sealed unsafe partial class SslConnection : IDisposable
             fixed (byte* o = output)
             {
                 ConnectionNative.SslDoHandshake(this, i, input.Length, o, output.Length, &result);
+                if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
+                {
+                    ResumePausedVerification(ref result, o, output.Length); // SslConnection.Security.cs
+                }
             }
             if (result.HandshakeDone != 0)
             {
                 _handshakeComplete = true;
             }
-            return Finish(ref result, "TLS handshake");
+            return ExplainFailure(Finish(ref result, "TLS handshake"));
         }
         finally
         {
@@ -453,10 +457,17 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>
     /// Makes the object ready for a new connection (<c>SSL_clear</c>) without freeing it: the cheapest way
     /// to run many connections. Invalidates every borrowed view (S10). A session of the previous
-    /// connection that was not shut down cleanly is marked non-resumable by OpenSSL (S8).
+    /// connection that was not shut down cleanly is marked non-resumable by OpenSSL (S8). The connection's
+    /// session is dropped (<c>SSL_set_session(ssl, NULL)</c>): the next handshake is a full one unless
+    /// <see cref="SetSession"/> offers one. A non-null <paramref name="serverName"/> replaces the SNI and the
+    /// name the server's certificate is checked against.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="serverName"/> contains a NUL, is empty or longer than 255 bytes.</exception>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another call on this connection is running, or <c>SSL_clear</c> failed.</exception>
     public void Reset(string? serverName = null)
     {
+        SslContext.ValidateServerName(serverName, nameof(serverName));
         Enter(allowFaulted: true);
         try
         {
@@ -496,7 +507,7 @@ public sealed unsafe partial class SslConnection : IDisposable
 
     /// <summary>
     /// Frees the <c>SSL</c> (<c>SSL_free</c>) and every session still waiting on it; invalidates borrowed
-    /// views (S10). Owned sessions stay valid. Call <see cref="Shutdown"/> first to keep the session resumable.
+    /// views (S10). Owned sessions stay valid. Call <see cref="Shutdown(Span{byte})"/> first to keep the session resumable.
     /// </summary>
     public void Dispose()
     {

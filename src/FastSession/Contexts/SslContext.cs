@@ -48,6 +48,8 @@ public sealed unsafe partial class SslContext : IDisposable
     /// Called with every newly established session (the shim's <c>SSL_CTX_sess_set_new_cb</c>), after the
     /// I/O call that received it returns — never from inside OpenSSL. When null, sessions wait on the
     /// connection for <see cref="SslConnection.TryTakeNewSession(out SslSession)"/>.
+    /// On a server context it fires for every session the server caches (TLS 1.2 by session id) and every TLS 1.3
+    /// ticket it sends; a TLS 1.2 stateless ticket leaves no server session (OpenSSL gives it no id), so nothing fires.
     /// </summary>
     public SessionEstablishedHandler? SessionEstablished { get; set; }
 
@@ -64,22 +66,22 @@ public sealed unsafe partial class SslContext : IDisposable
         }
     }
 
-    /// <summary>Creates a client context (<c>SSL_CTX_new(TLS_client_method())</c>) that captures every new session.</summary>
+    /// <summary>
+    /// Creates a client context (<c>SSL_CTX_new(TLS_client_method())</c>) that captures every new session and, by
+    /// default, verifies servers: chain against the system trust store and the options' trusted certificates
+    /// (<c>SSL_VERIFY_PEER</c>), names against the connection's server name (<c>SSL_set1_host</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, or a certificate, key or trust file OpenSSL cannot load.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative cache size or timeout.</exception>
+    /// <exception cref="InvalidOperationException"><c>SSL_CTX_new</c> failed.</exception>
     public static SslContext CreateClient(SslClientOptions? options = null)
     {
         options ??= new SslClientOptions();
         options.Validate();
-        SslContext context = Create(options, isServer: false, numTickets: -1, verifyPeer: options.VerifyPeer);
+        SslContext context = Create(options, isServer: false, numTickets: -1, verifyPeer: false);
         try
         {
-            if (options.VerifyPeer)
-            {
-                byte[] pem = Encoding.ASCII.GetBytes(options.TrustedCertificatesPem!);
-                fixed (byte* p = pem)
-                {
-                    Check(ContextNative.SslCtxAddTrustedCertificatePem(context, p, pem.Length), "Loading TrustedCertificatesPem");
-                }
-            }
+            context.ApplyClientSecurity(options);
             context.SetAlpn(options.ApplicationProtocols);
             return context;
         }
@@ -91,9 +93,13 @@ public sealed unsafe partial class SslContext : IDisposable
     }
 
     /// <summary>
-    /// Creates a server context (<c>SSL_CTX_new(TLS_server_method())</c>) with the PEM certificate and key
-    /// of <paramref name="options"/>, or an ephemeral self-signed ECDSA P-256 certificate.
+    /// Creates a server context (<c>SSL_CTX_new(TLS_server_method())</c>) with the certificate and key of
+    /// <paramref name="options"/> (an <see cref="System.Security.Cryptography.X509Certificates.X509Certificate2"/> or PEM),
+    /// or an ephemeral self-signed ECDSA P-256 certificate; per-name certificates and client certificate checks as set.
     /// </summary>
+    /// <exception cref="ArgumentException">Invalid options, or a certificate, key or trust file OpenSSL cannot load.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative cache size or timeout, or a ticket count outside 0..16.</exception>
+    /// <exception cref="InvalidOperationException"><c>SSL_CTX_new</c> failed.</exception>
     public static SslContext CreateServer(SslServerOptions? options = null)
     {
         options ??= new SslServerOptions();
@@ -101,7 +107,11 @@ public sealed unsafe partial class SslContext : IDisposable
         SslContext context = Create(options, isServer: true, numTickets: options.TicketCount, verifyPeer: false);
         try
         {
-            if (options.CertificatePem is not null)
+            if (options.Certificate is not null)
+            {
+                context.UseCertificate(options.Certificate, "Certificate");
+            }
+            else if (options.CertificatePem is not null)
             {
                 byte[] cert = Encoding.ASCII.GetBytes(options.CertificatePem);
                 byte[] key = Encoding.ASCII.GetBytes(options.PrivateKeyPem!);
@@ -120,6 +130,7 @@ public sealed unsafe partial class SslContext : IDisposable
                 }
             }
             context.SetAlpn(options.ApplicationProtocols);
+            context.ApplyServerSecurity(options, isChild: false);
             return context;
         }
         catch
@@ -129,9 +140,17 @@ public sealed unsafe partial class SslContext : IDisposable
         }
     }
 
-    /// <summary>Creates a connection (<c>SSL_new</c> over two memory BIOs). <paramref name="serverName"/> is the client's SNI.</summary>
+    /// <summary>
+    /// Creates a connection (<c>SSL_new</c> over two memory BIOs). <paramref name="serverName"/> is the client's SNI
+    /// and, on a verifying client context, the name the server's certificate must match (<c>SSL_set1_host</c>).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="serverName"/> contains a NUL or is empty or too long; a verifying
+    /// client context was given no server name; a server context was given one.</exception>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
+    /// <exception cref="InvalidOperationException"><c>SSL_new</c> failed.</exception>
     public SslConnection CreateConnection(string? serverName = null)
     {
+        CheckClientConnectionName(serverName);
         AddLease();
         try
         {
@@ -148,6 +167,7 @@ public sealed unsafe partial class SslContext : IDisposable
     /// non-resumable (<c>SSL_CTX_flush_sessions</c>). Borrowed views of flushed sessions still fail their
     /// epoch check only when their connection changes; owned handles stay valid but non-resumable.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
     public void FlushExpiredSessions(DateTimeOffset now)
     {
         AddLease();
@@ -162,6 +182,7 @@ public sealed unsafe partial class SslContext : IDisposable
     }
 
     /// <summary>Sessions in the internal (server) cache (<c>SSL_CTX_sess_number</c>).</summary>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
     public long CachedSessionCount
     {
         get
@@ -179,6 +200,8 @@ public sealed unsafe partial class SslContext : IDisposable
     }
 
     /// <summary>The context's certificate as PEM (<c>PEM_write_bio_X509</c> of <c>SSL_CTX_get0_certificate</c>).</summary>
+    /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
+    /// <exception cref="InvalidOperationException">The context has no certificate (a client without one), or writing failed.</exception>
     public string GetCertificatePem()
     {
         AddLease();
@@ -278,7 +301,8 @@ public sealed unsafe partial class SslContext : IDisposable
             NumTickets = numTickets,
             SessionCacheSize = options.SessionCacheSize,
             SessionTimeoutSeconds = (long)options.SessionTimeout.TotalSeconds,
-            CaptureNewSessions = isServer ? 0 : 1,
+            // Servers capture too, so SessionEstablished fires on server contexts (every session cached or ticket sent).
+            CaptureNewSessions = 1,
             VerifyPeer = verifyPeer ? 1 : 0,
         };
         ulong id = 0;

@@ -22,6 +22,7 @@ internal static class ShimConstants
     internal const int SslErrorWantWrite = 3;
     internal const int SslErrorSyscall = 5;
     internal const int SslErrorZeroReturn = 6;
+    internal const int SslErrorWantRetryVerify = 12; // FS_SSL_ERROR_WANT_RETRY_VERIFY (verify.c asserts it)
 
     internal const int NewSessionRingCapacity = 8;
     internal const int SessionIdMax = 32;

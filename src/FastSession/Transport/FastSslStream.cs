@@ -206,7 +206,7 @@ public sealed class FastSslStream : Stream
         {
             context.SessionEstablished ??= cache.OnSessionEstablished;
             var key = new SslSessionCacheKey(host, port, applicationProtocol);
-            connection = context.CreateConnection(IPAddress.TryParse(host, out _) ? null : host);
+            connection = context.CreateConnection(host); // an IP literal is checked against the certificate, never sent as SNI
             connection.CacheKey = key;
             if (cache.TryTake(key, out SslSession session))
             {

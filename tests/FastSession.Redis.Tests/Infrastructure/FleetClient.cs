@@ -19,10 +19,10 @@ public sealed class FleetClient : IDisposable
     public static readonly SslSessionCacheKey Service = new("localhost", 443);
     private readonly ConcurrentQueue<SslSession> _received = new();
 
-    public FleetClient(TlsVersion version, ISslSessionStore store)
+    public FleetClient(TlsVersion version, ISslSessionStore store, string trustedCertificatePem)
     {
         Store = store;
-        Context = SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version });
+        Context = SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version, TrustedCertificatesPem = trustedCertificatePem });
         Context.SessionEstablished = (_, session) => _received.Enqueue(session);
     }
 

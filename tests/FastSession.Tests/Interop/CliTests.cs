@@ -70,7 +70,7 @@ public sealed class CliTests : IDisposable
             serveOutput, serveError, cancel.Token);
         try
         {
-            await ConnectAndCheckAsync(version, serve, serveOutput, serveError);
+            await ConnectAndCheckAsync(version, serve, serveOutput, serveError, _pki.CertificateFile);
         }
         finally
         {
@@ -78,12 +78,13 @@ public sealed class CliTests : IDisposable
         }
     }
 
-    private static async Task ConnectAndCheckAsync(string version, Task<int> serve, CapturingWriter serveOutput, CapturingWriter serveError)
+    private static async Task ConnectAndCheckAsync(string version, Task<int> serve, CapturingWriter serveOutput, CapturingWriter serveError, string trustedCertificateFile)
     {
         string listening = await serveOutput.WaitForLineAsync(l => l.StartsWith("listening on ", StringComparison.Ordinal), Timeout, serve);
         string endpoint = listening["listening on ".Length..].Split(' ')[0];
 
-        (int code, string output, string error) = await RunAsync("connect", endpoint, "--reconnect", "3");
+        // connect verifies by default: it trusts the server's self-signed certificate (CN=localhost) explicitly.
+        (int code, string output, string error) = await RunAsync("connect", endpoint, "--reconnect", "3", "--cafile", trustedCertificateFile, "--servername", "localhost");
         Assert.True(code == 0, error);
         string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.StartsWith("#0 New, TLSv" + version, lines[0], StringComparison.Ordinal);

@@ -46,7 +46,8 @@ public sealed class OpenSslInteropTests : IDisposable
         int port = await StartOpenSslServerAsync(version);
         string sessOut = _pki.PathOf("fastsession-connect.pem");
         (int code, string output, string error) = await RunCliAsync(
-            "connect", $"127.0.0.1:{port}", "--tls", version, "--reconnect", "5", "--json", "--sess-out", sessOut);
+            "connect", $"127.0.0.1:{port}", "--tls", version, "--reconnect", "5", "--json", "--sess-out", sessOut,
+            "--cafile", _pki.CertificateFile, "--servername", "localhost");
         Assert.True(code == 0, $"exit {code}: {error}\n{output}");
 
         JsonElement[] lines = ParseJsonLines(output);
@@ -82,7 +83,7 @@ public sealed class OpenSslInteropTests : IDisposable
         Assert.Contains("New, TLSv" + version, first, StringComparison.Ordinal);
 
         TlsVersion tls = Parse(version);
-        using SslContext context = SslContext.CreateClient(new SslClientOptions { MinVersion = tls, MaxVersion = tls });
+        using SslContext context = SslContext.CreateClient(new SslClientOptions { MinVersion = tls, MaxVersion = tls, TrustedCertificatesPem = _pki.CertificatePem });
         using SslSession session = SslSession.FromPem(File.ReadAllText(sessOut), context);
         Assert.True(session.IsResumable);
         Assert.Equal(tls, session.Protocol);
@@ -107,7 +108,7 @@ public sealed class OpenSslInteropTests : IDisposable
         var output = new CapturingWriter();
         var error = new CapturingWriter();
         Task<int> serve = FastSessionTool.RunAsync(
-            new[] { "serve", "--accept", "127.0.0.1:0", "--tls", version, "--count", "3" }, output, error, _timeout.Token);
+            new[] { "serve", "--accept", "127.0.0.1:0", "--tls", version, "--count", "3", "--cert", _pki.CertificateFile, "--key", _pki.KeyFile }, output, error, _timeout.Token);
         string listening = await output.WaitForLineAsync(l => l.StartsWith("listening on 127.0.0.1:", StringComparison.Ordinal), Timeout, serve);
         int port = int.Parse(listening["listening on 127.0.0.1:".Length..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
 
@@ -119,7 +120,7 @@ public sealed class OpenSslInteropTests : IDisposable
 
         // The same s_client file also resumes FastSession's own client.
         (int code, string connectOutput, string connectError) = await RunCliAsync(
-            "connect", $"127.0.0.1:{port}", "--tls", version, "--sess-in", sessionFile, "--json");
+            "connect", $"127.0.0.1:{port}", "--tls", version, "--sess-in", sessionFile, "--json", "--cafile", _pki.CertificateFile, "--servername", "localhost");
         Assert.True(code == 0, connectError);
         Assert.True(ParseJsonLines(connectOutput).First().GetProperty("reused").GetBoolean());
 
@@ -136,7 +137,7 @@ public sealed class OpenSslInteropTests : IDisposable
     {
         TlsVersion tls = Parse(version);
         using SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = tls, MaxVersion = tls });
-        using SslContext client = SslContext.CreateClient(new SslClientOptions { MinVersion = tls, MaxVersion = tls });
+        using SslContext client = SslContext.CreateClient(new SslClientOptions { MinVersion = tls, MaxVersion = tls, UseSystemTrustStore = false, TrustedCertificatesPem = server.GetCertificatePem() });
         var pipe = new SslMemoryPipe();
         string file = _pki.PathOf("fastsession.pem");
         SslSessionInfo info;

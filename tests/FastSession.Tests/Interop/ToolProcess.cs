@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Text;
 using System.Threading;
@@ -21,7 +22,10 @@ public sealed class ToolProcess : IDisposable
         _process = process;
     }
 
-    public static ToolProcess Start(string fileName, params string[] arguments)
+    public static ToolProcess Start(string fileName, params string[] arguments) => Start(null, fileName, arguments);
+
+    /// <summary>Starts with extra environment variables (e.g. SSL_CERT_FILE for a child's OpenSSL default trust).</summary>
+    public static ToolProcess Start(IReadOnlyDictionary<string, string>? environment, string fileName, params string[] arguments)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -30,6 +34,13 @@ public sealed class ToolProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (environment is not null)
+        {
+            foreach (KeyValuePair<string, string> variable in environment)
+            {
+                info.Environment[variable.Key] = variable.Value;
+            }
+        }
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);

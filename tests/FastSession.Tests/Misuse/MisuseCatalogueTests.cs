@@ -158,7 +158,7 @@ public sealed class MisuseCatalogueTests : LiveObjectTest
         Assert.Throws<ArgumentException>(() => SslContext.CreateClient(new SslClientOptions { MinVersion = (TlsVersion)0x0301 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => SslContext.CreateServer(new SslServerOptions { TicketCount = -1 }));
         Assert.Throws<ArgumentException>(() => SslContext.CreateServer(new SslServerOptions { CertificatePem = "x" }));
-        Assert.Throws<ArgumentException>(() => SslContext.CreateClient(new SslClientOptions { VerifyPeer = true }));
+        Assert.Throws<ArgumentException>(() => SslContext.CreateClient(new SslClientOptions { UseSystemTrustStore = false }));
         var alpn = new SslClientOptions();
         alpn.ApplicationProtocols.Add("");
         Assert.Throws<ArgumentException>(() => SslContext.CreateClient(alpn));

@@ -132,9 +132,10 @@ public sealed class ConcurrencySoakTests : LiveObjectTest
             _seconds = seconds;
             _seed = seed;
             _server13 = SslContext.CreateServer(new SslServerOptions { MinVersion = TlsVersion.Tls13, MaxVersion = TlsVersion.Tls13, TicketCount = 2 });
-            _client13 = SslContext.CreateClient(new SslClientOptions { MinVersion = TlsVersion.Tls13, MaxVersion = TlsVersion.Tls13 });
+            // Verification stays on: each client trusts exactly its server's ephemeral certificate (CN=localhost).
+            _client13 = SslContext.CreateClient(new SslClientOptions { MinVersion = TlsVersion.Tls13, MaxVersion = TlsVersion.Tls13, UseSystemTrustStore = false, TrustedCertificatesPem = _server13.GetCertificatePem() });
             _server12 = SslContext.CreateServer(new SslServerOptions { MinVersion = TlsVersion.Tls12, MaxVersion = TlsVersion.Tls12, EnableTickets = false });
-            _client12 = SslContext.CreateClient(new SslClientOptions { MinVersion = TlsVersion.Tls12, MaxVersion = TlsVersion.Tls12, EnableTickets = false });
+            _client12 = SslContext.CreateClient(new SslClientOptions { MinVersion = TlsVersion.Tls12, MaxVersion = TlsVersion.Tls12, EnableTickets = false, UseSystemTrustStore = false, TrustedCertificatesPem = _server12.GetCertificatePem() });
             SessionEstablishedHandler handler = (connection, session) =>
             {
                 Interlocked.Increment(ref _established);

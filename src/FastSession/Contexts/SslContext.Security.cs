@@ -1,0 +1,269 @@
+using System;
+using System.Collections.Generic;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using FastSession.Interop;
+
+namespace FastSession;
+
+// Peer verification, certificates from .NET types, per-name server certificates and the internal session cache
+// (native-shim/src/verify.c, server.c). Kept apart from SslContext.cs so the context's lifetime code stays small.
+public sealed unsafe partial class SslContext
+{
+    /// <summary>
+    /// Whether connections of this context verify their peer (<c>SSL_VERIFY_PEER</c>): clients unless
+    /// <see cref="SslClientOptions.DangerousAcceptAnyServerCertificate"/>, servers that ask for client certificates.
+    /// </summary>
+    public bool VerifiesPeer { get; private set; }
+
+    /// <summary>Whether client connections check the server's name against its certificate (the default).</summary>
+    public bool ChecksServerName { get; private set; }
+
+    internal SslCertificateValidationCallback? ServerCertificateValidation { get; private set; }
+
+    /// <summary>
+    /// Adds <paramref name="session"/> to this context's internal cache (<c>SSL_CTX_add_session</c>): a server then
+    /// resumes a client that offers its id. Returns false when OpenSSL refuses (already cached) or the session is
+    /// bound to another context (one <c>SSL_SESSION</c>, one <c>SSL_CTX</c>).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">This context or the session was disposed.</exception>
+    /// <exception cref="ArgumentException"><paramref name="session"/> is <c>default</c>.</exception>
+    public bool AddSession(SslSession session)
+    {
+        if (session.IsNone)
+        {
+            throw new ArgumentException("The session is default(SslSession).", nameof(session));
+        }
+        AddLease();
+        try
+        {
+            bool added = ServerNative.SslCtxAddSession(this, session) == 1;
+            ErrorNative.ErrClearError();
+            return added;
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>
+    /// Removes <paramref name="session"/> from this context's internal cache (<c>SSL_CTX_remove_session</c>), which
+    /// also marks it non-resumable. Returns false when it was not cached.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">This context or the session was disposed.</exception>
+    /// <exception cref="ArgumentException"><paramref name="session"/> is <c>default</c>.</exception>
+    public bool RemoveSession(SslSession session)
+    {
+        if (session.IsNone)
+        {
+            throw new ArgumentException("The session is default(SslSession).", nameof(session));
+        }
+        AddLease();
+        try
+        {
+            bool removed = ServerNative.SslCtxRemoveSession(this, session) == 1;
+            ErrorNative.ErrClearError();
+            return removed;
+        }
+        finally
+        {
+            ReleaseLease();
+        }
+    }
+
+    /// <summary>Rejects a server name OpenSSL would silently cut (an embedded NUL) or that cannot be an SNI name.</summary>
+    internal static void ValidateServerName(string? serverName, string parameterName)
+    {
+        if (serverName is null)
+        {
+            return;
+        }
+        if (serverName.Length == 0)
+        {
+            throw new ArgumentException("The server name is empty; pass null for none.", parameterName);
+        }
+        if (serverName.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The server name contains a NUL character; OpenSSL would send and check only '{serverName[..serverName.IndexOf('\0', StringComparison.Ordinal)]}'.", parameterName);
+        }
+        if (Encoding.UTF8.GetByteCount(serverName) > 255)
+        {
+            throw new ArgumentException("The server name is longer than 255 bytes (the SNI limit).", parameterName);
+        }
+    }
+
+    private void CheckClientConnectionName(string? serverName)
+    {
+        ValidateServerName(serverName, nameof(serverName));
+        if (!IsServer && ChecksServerName && serverName is null)
+        {
+            throw new ArgumentException(
+                "This client context verifies the server's certificate against the connection's server name, and none was given. " +
+                "Pass the host name (or IP address) the certificate must match to CreateConnection, or opt out with " +
+                "SslClientOptions.DangerousAcceptAnyServerCertificate.", "serverName");
+        }
+    }
+
+    private void ApplyClientSecurity(SslClientOptions options)
+    {
+        if (options.ClientCertificate is not null)
+        {
+            UseCertificate(options.ClientCertificate, "ClientCertificate");
+        }
+        else if (options.ClientCertificatePem is not null)
+        {
+            UseCertificatePem(options.ClientCertificatePem, options.ClientPrivateKeyPem!, "ClientCertificatePem / ClientPrivateKeyPem");
+        }
+
+        if (options.DangerousAcceptAnyServerCertificate)
+        {
+            Check(VerifyNative.SslCtxSetVerify(this, 0), "Turning verification off");
+            return;
+        }
+        LoadTrust(options);
+        int flags = ShimVerify.Peer | ShimVerify.CheckName;
+        if (options.UseSystemTrustStore)
+        {
+            flags |= ShimVerify.DefaultPaths;
+        }
+        if (options.ServerCertificateValidation is not null)
+        {
+            flags |= ShimVerify.Defer;
+        }
+        Check(VerifyNative.SslCtxSetVerify(this, flags), "Configuring server certificate verification");
+        VerifiesPeer = true;
+        ChecksServerName = true;
+        ServerCertificateValidation = options.ServerCertificateValidation;
+    }
+
+    private void ApplyServerSecurity(SslServerOptions options, bool isChild)
+    {
+        if (options.ClientCertificateMode != SslClientCertificateMode.NoCertificate)
+        {
+            LoadTrust(options);
+            int flags = ShimVerify.Peer;
+            if (options.ClientCertificateMode == SslClientCertificateMode.RequireCertificate)
+            {
+                flags |= ShimVerify.RequirePeerCertificate;
+            }
+            if (options.UseSystemTrustStore)
+            {
+                flags |= ShimVerify.DefaultPaths;
+            }
+            Check(VerifyNative.SslCtxSetVerify(this, flags), "Configuring client certificate verification");
+            VerifiesPeer = true;
+        }
+        if (isChild)
+        {
+            return;
+        }
+        foreach (KeyValuePair<string, SslServerCertificate> entry in options.CertificatesByServerName)
+        {
+            AddServerNameContext(options, entry.Key, entry.Value);
+        }
+    }
+
+    // One SSL_CTX per name, configured like this one but with its own certificate; the parent keeps a reference.
+    private void AddServerNameContext(SslServerOptions options, string name, SslServerCertificate certificate)
+    {
+        using SslContext child = Create(options, isServer: true, numTickets: options.TicketCount, verifyPeer: false);
+        if (certificate.Certificate is not null)
+        {
+            child.UseCertificate(certificate.Certificate, $"CertificatesByServerName[{name}]");
+        }
+        else
+        {
+            child.UseCertificatePem(certificate.CertificatePem!, certificate.PrivateKeyPem!, $"CertificatesByServerName[{name}]");
+        }
+        child.SetAlpn(options.ApplicationProtocols);
+        child.ApplyServerSecurity(options, isChild: true);
+        byte[] n = NullTerminated(name);
+        fixed (byte* p = n)
+        {
+            Check(ServerNative.SslCtxAddServerNameContext(this, p, child), $"Registering the certificate for '{name}'");
+        }
+    }
+
+    private void LoadTrust(SslContextOptions options)
+    {
+        if (!string.IsNullOrEmpty(options.TrustedCertificatesPem))
+        {
+            AddTrustedPem(Encoding.ASCII.GetBytes(options.TrustedCertificatesPem), "TrustedCertificatesPem");
+        }
+        foreach (X509Certificate2 certificate in options.TrustedCertificates)
+        {
+            AddTrustedPem(CertificatePem.PublicPem(certificate), "TrustedCertificates");
+        }
+        if (options.TrustedCertificatesFile is not null || options.TrustedCertificatesDirectory is not null)
+        {
+            byte[]? file = options.TrustedCertificatesFile is null ? null : NullTerminated(options.TrustedCertificatesFile);
+            byte[]? dir = options.TrustedCertificatesDirectory is null ? null : NullTerminated(options.TrustedCertificatesDirectory);
+            fixed (byte* f = file)
+            fixed (byte* d = dir)
+            {
+                Check(VerifyNative.SslCtxLoadVerifyLocations(this, f, d), "Loading TrustedCertificatesFile / TrustedCertificatesDirectory");
+            }
+        }
+    }
+
+    private void AddTrustedPem(byte[] pem, string what)
+    {
+        fixed (byte* p = pem)
+        {
+            Check(ContextNative.SslCtxAddTrustedCertificatePem(this, p, pem.Length), $"Loading {what}");
+            if (IsServer)
+            {
+                // Name the trusted issuers in the CertificateRequest, so clients pick the right certificate.
+                Check(VerifyNative.SslCtxAddClientCaPem(this, p, pem.Length), $"Loading {what} as client CA names");
+            }
+        }
+    }
+
+    private void UseCertificate(X509Certificate2 certificate, string what)
+    {
+        byte[] cert = CertificatePem.PublicPem(certificate);
+        byte[] key = CertificatePem.PrivateKeyPem(certificate);
+        try
+        {
+            fixed (byte* c = cert)
+            fixed (byte* k = key)
+            {
+                Check(ContextNative.SslCtxUseCertificateAndKeyPem(this, c, cert.Length, k, key.Length), $"Loading {what}");
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    private void UseCertificatePem(string certificatePem, string privateKeyPem, string what)
+    {
+        byte[] cert = Encoding.ASCII.GetBytes(certificatePem);
+        byte[] key = Encoding.ASCII.GetBytes(privateKeyPem);
+        try
+        {
+            fixed (byte* c = cert)
+            fixed (byte* k = key)
+            {
+                Check(ContextNative.SslCtxUseCertificateAndKeyPem(this, c, cert.Length, k, key.Length), $"Loading {what}");
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(key);
+        }
+    }
+
+    /// <summary>FS_VERIFY_* of fastsession_shim.h.</summary>
+    private static class ShimVerify
+    {
+        internal const int Peer = 1;
+        internal const int RequirePeerCertificate = 2;
+        internal const int DefaultPaths = 4;
+        internal const int CheckName = 8;
+        internal const int Defer = 16;
+    }
+}
