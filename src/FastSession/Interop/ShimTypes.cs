@@ -24,6 +24,7 @@ internal static class ShimConstants
     internal const int SslErrorZeroReturn = 6;
 
     internal const int NewSessionRingCapacity = 8;
+    internal const int NewSessionQueueMax = 65536;
     internal const int SessionIdMax = 32;
     internal const int CipherNameMax = 64;
     internal const int SniMax = 256;
