@@ -150,7 +150,8 @@ public sealed unsafe partial class SslConnection
             SpinWait spin = default;
             while (Volatile.Read(ref _gate) != ExclusiveBit)
             {
-                spin.SpinOnce();
+                // Yield rather than Sleep(1): a reader is one short native call, usually just preempted.
+                spin.SpinOnce(sleep1Threshold: -1);
             }
         }
         _exclusiveThread = thread;
