@@ -23,7 +23,10 @@ namespace FastSession;
 //     process-wide memory barrier (Interlocked.MemoryBarrierProcessWide, membarrier on Linux) after
 //     setting the bit, then waits for the flag to clear and becomes the driver. After the barrier either
 //     it sees the reader's flag, or the reader sees its bit. The driver's own exclusive calls need no
-//     barrier: the driver cannot be reading while it makes one.
+//     barrier: the driver cannot be reading while it makes one. The fast path is armed (one locked
+//     exchange) only after the driver's first few reads, and the barrier is paid only while it is armed:
+//     a connection driven from hopping thread-pool threads with an occasional getter between engine
+//     calls (FastSslStream) keeps the atomic lease and never pays a barrier.
 //   * any other thread adds 2 atomically; if the bit is set, it takes them back and throws.
 //   The thread that holds the bit (a SessionEstablished handler running inside an engine call) reads
 //   without a lease: OpenSSL is not running at that point, and any exclusive call it attempts fails.
@@ -42,6 +45,12 @@ public sealed unsafe partial class SslConnection
     private int _exclusiveThread; // managed thread id holding ExclusiveBit, 0 when free
     private int _driverThread = Environment.CurrentManagedThreadId; // the last exclusive holder
     private bool _driverReading; // the driver's reader lease (plain stores, see the top of this file)
+    // Set (atomically) once the driver has read often enough to use the fast path; only then do exclusive
+    // calls from other threads pay the process-wide barrier. A connection driven from hopping threads
+    // (async I/O) with an occasional getter between calls never arms, so it never pays the barrier.
+    private int _driverFastArmed;
+    private int _driverAtomicReads; // written by the driver thread only
+    private const int ReadsBeforeFastPath = 8;
 
     [Flags]
     private enum Access
@@ -64,7 +73,7 @@ public sealed unsafe partial class SslConnection
     internal bool EnterReader()
     {
         int thread = Environment.CurrentManagedThreadId;
-        if (thread == Volatile.Read(ref _driverThread))
+        if (thread == Volatile.Read(ref _driverThread) && (Volatile.Read(ref _driverFastArmed) != 0 || ArmFastPath()))
         {
             Volatile.Write(ref _driverReading, true);
             if ((Volatile.Read(ref _gate) & ExclusiveBit) == 0 && Volatile.Read(ref _driverThread) == thread)
@@ -85,25 +94,25 @@ public sealed unsafe partial class SslConnection
         {
             return false; // inside this thread's own exclusive call (a SessionEstablished handler)
         }
-        return EnterReaderSlow(thread);
-    }
-
-    // The fast checks failed: another thread holds the bit (busy), or the driver changed between the
-    // checks (take an atomic lease).
-    private bool EnterReaderSlow(int thread)
-    {
+        // Another thread holds the bit, or the driver changed between the checks: an atomic lease or busy.
         if ((Interlocked.Add(ref _gate, OneReader) & ExclusiveBit) != 0)
         {
             Interlocked.Add(ref _gate, -OneReader);
             ThrowBusy();
         }
-        if (thread == Volatile.Read(ref _driverThread))
+        return true;
+    }
+
+    // The driver's first reads take the atomic path; after a few it arms the fast path with a locked
+    // instruction, so a later exclusive caller's locked compare-exchange either precedes it (and the
+    // reader then sees the bit) or sees it armed (and pays the barrier).
+    private bool ArmFastPath()
+    {
+        if (++_driverAtomicReads < ReadsBeforeFastPath)
         {
-            // Still the driver, and the exclusive call that made the fast path fail has ended: the driver
-            // must hold its lease through its flag (ExitReader decides by thread), so start over.
-            Interlocked.Add(ref _gate, -OneReader);
-            return EnterReader();
+            return false;
         }
+        Interlocked.Exchange(ref _driverFastArmed, 1);
         return true;
     }
 
@@ -114,8 +123,8 @@ public sealed unsafe partial class SslConnection
         {
             return;
         }
-        // The driver cannot change while this thread holds a lease, so the path taken is known again here.
-        if (Environment.CurrentManagedThreadId == _driverThread)
+        // Only the driver's fast path sets the flag, and the driver cannot change while it is set.
+        if (Volatile.Read(ref _driverReading) && Environment.CurrentManagedThreadId == _driverThread)
         {
             Volatile.Write(ref _driverReading, false);
         }
@@ -203,13 +212,18 @@ public sealed unsafe partial class SslConnection
         SpinWait spin = default;
         if (thread != _driverThread)
         {
-            // The driver reads with plain stores: make its flag visible (or make it see our bit), wait for it,
-            // then take over as the driver.
-            Interlocked.MemoryBarrierProcessWide();
-            while (Volatile.Read(ref _driverReading))
+            if (Volatile.Read(ref _driverFastArmed) != 0)
             {
-                spin.SpinOnce(sleep1Threshold: -1);
+                // The driver reads with plain stores: make its flag visible (or make it see our bit), wait for it.
+                Interlocked.MemoryBarrierProcessWide();
+                while (Volatile.Read(ref _driverReading))
+                {
+                    spin.SpinOnce(sleep1Threshold: -1);
+                }
+                Volatile.Write(ref _driverFastArmed, 0);
             }
+            // Take over as the driver; it arms the fast path again once it reads often enough.
+            _driverAtomicReads = 0;
             Volatile.Write(ref _driverThread, thread);
         }
         while (Volatile.Read(ref _gate) != ExclusiveBit)

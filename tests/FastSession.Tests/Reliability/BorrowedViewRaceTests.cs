@@ -126,6 +126,77 @@ public sealed class BorrowedViewRaceTests : LiveObjectTest
     }
 
     /// <summary>
+    /// The driver thread's fast path (plain stores, no atomic): the reader thread makes itself the driver with an
+    /// exclusive call (<see cref="SslConnection.DrainOutput"/>), reads often enough to arm the fast path, and the
+    /// owner's engine calls, Reset and Dispose from the other thread must then take the process-wide barrier and
+    /// wait it out. Both sides may be refused with InvalidOperationException (the connection is busy on the other
+    /// thread); neither may read freed memory.
+    /// </summary>
+    [Fact]
+    public void DriverThreadFastReads_RacingExclusiveCallsFromAnotherThread_NeverReadFreedMemory()
+    {
+        using SslContext server = Tls.Server(TlsVersion.Tls13);
+        using SslContext client = Tls.Client(TlsVersion.Tls13);
+        var pipe = new SslMemoryPipe();
+        SslConnection? current = null;
+        long ownerRefusals = 0;
+
+        Race.Result result = Race.Run(
+            ownerRound: () =>
+            {
+                SslConnection c = client.CreateConnection("localhost");
+                using (SslConnection s = server.CreateConnection())
+                {
+                    Volatile.Write(ref current, c);
+                    try
+                    {
+                        pipe.Handshake(c, s);
+                        c.Reset("localhost");
+                        s.Reset();
+                        pipe.Handshake(c, s);
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        ownerRefusals++; // the reader held the connection for its DrainOutput
+                    }
+                }
+                while (true)
+                {
+                    try
+                    {
+                        c.Dispose();
+                        break;
+                    }
+                    catch (InvalidOperationException)
+                    {
+                        ownerRefusals++;
+                    }
+                }
+            },
+            read: () =>
+            {
+                SslConnection? c = Volatile.Read(ref current);
+                if (c is null)
+                {
+                    return;
+                }
+                c.DrainOutput(default); // an exclusive call: this thread becomes the driver
+                for (int i = 0; i < 32; i++)
+                {
+                    if (c.TryBorrowSession(out SslSessionRef session))
+                    {
+                        session.GetInfo(out _);
+                        _ = session.Id;
+                    }
+                    _ = c.SessionReused;
+                }
+            });
+
+        _output.WriteLine($"owner refused {ownerRefusals} times");
+        Report(result);
+    }
+
+    /// <summary>
     /// Item 3: <c>SSL_SESSION_set_time</c> follows the session's owner pointer to the server context whose cache
     /// holds it. Disposing that context on another thread used to free it under the call (SIGSEGV in OpenSSL).
     /// </summary>
