@@ -123,7 +123,7 @@ namespace FastSession.Generators
             string readerOwner = returnsView ? method.Parameters[0].Name : string.Empty;
             if (returnsView)
             {
-                writer.WriteLine("bool __reader_entered = " + readerOwner + ".EnterReader();");
+                writer.WriteLine("int __reader_lease = " + readerOwner + ".EnterReader();");
                 writer.WriteLine("try");
                 writer.OpenBlock();
             }
@@ -169,7 +169,7 @@ namespace FastSession.Generators
                 writer.CloseBlock();
                 writer.WriteLine("finally");
                 writer.OpenBlock();
-                writer.WriteLine(readerOwner + ".ExitReader(__reader_entered);");
+                writer.WriteLine(readerOwner + ".ExitReader(__reader_lease);");
                 writer.CloseBlock();
             }
 
@@ -230,34 +230,34 @@ internal Lease Enter()
         ThrowInvalid(empty: true);
     }}
 
-    bool entered = _owner.EnterReader();
+    int lease = _owner.EnterReader();
     if (_owner.Epoch != _epoch)
     {{
-        _owner.ExitReader(entered);
+        _owner.ExitReader(lease);
         ThrowInvalid(empty: false);
     }}
 
-    return new Lease(_owner, _pointer, entered);
+    return new Lease(_owner, _pointer, lease);
 }}
 
 /// <summary>A reader lease on the view's owner (do not copy, store or return it; dispose it once, with <c>using</c>).</summary>
 internal readonly ref struct Lease
 {{
     private readonly {owner} _owner;
-    private readonly bool _entered;
+    private readonly int _lease;
 
-    internal Lease({owner} owner, nint pointer, bool entered)
+    internal Lease({owner} owner, nint pointer, int lease)
     {{
         _owner = owner;
         Pointer = pointer;
-        _entered = entered;
+        _lease = lease;
     }}
 
     /// <summary>The borrowed pointer, valid until <see cref=""Dispose""/>.</summary>
     internal nint Pointer {{ get; }}
 
     /// <summary>Releases the reader lease.</summary>
-    public void Dispose() => _owner.ExitReader(_entered);
+    public void Dispose() => _owner.ExitReader(_lease);
 }}");
 
             if (hasToOwned)

@@ -241,12 +241,12 @@ namespace FastSession.Generators
                 }
 
                 // The reader lease every view access takes (README: "The safety rule").
-                if (!HasAccessibleMethod(owner, "EnterReader", SpecialType.System_Boolean, parameter: null)
-                    || !HasAccessibleMethod(owner, "ExitReader", SpecialType.System_Void, parameter: SpecialType.System_Boolean))
+                if (!HasAccessibleMethod(owner, "EnterReader", SpecialType.System_Int32, parameter: null)
+                    || !HasAccessibleMethod(owner, "ExitReader", SpecialType.System_Void, parameter: SpecialType.System_Int32))
                 {
                     diagnostics.Add(DiagnosticInfo.Create(
                         DiagnosticDescriptors.HandleOwnerIncomplete, attributeLocation, owner.Name,
-                        "it is named as owner by borrowed view '" + type.Name + "' and must declare 'internal bool EnterReader()' and 'internal void ExitReader(bool entered)'"));
+                        "it is named as owner by borrowed view '" + type.Name + "' and must declare 'internal int EnterReader()' and 'internal void ExitReader(int lease)'"));
                 }
             }
 

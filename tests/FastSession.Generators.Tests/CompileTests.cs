@@ -28,8 +28,8 @@ namespace FastSession.Generators.Tests
                 {
                     internal nint NativeHandle => 1;
                     internal ulong Epoch => 0;
-                    internal bool EnterReader() => true;
-                    internal void ExitReader(bool entered) { }
+                    internal int EnterReader() => 1;
+                    internal void ExitReader(int lease) { }
                 }
 
                 internal static partial class Outer

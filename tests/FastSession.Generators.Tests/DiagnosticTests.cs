@@ -13,7 +13,7 @@ namespace FastSession.Generators.Tests
         private const string Prelude = """
             using System;
             using FastSession.Interop;
-            [ShimHandleOwner] public sealed class Conn { internal nint NativeHandle => 1; internal ulong Epoch => 0; internal bool EnterReader() => true; internal void ExitReader(bool entered) { } }
+            [ShimHandleOwner] public sealed class Conn { internal nint NativeHandle => 1; internal ulong Epoch => 0; internal int EnterReader() => 1; internal void ExitReader(int lease) { } }
             [BorrowedView(typeof(Conn), "lib")] public readonly ref partial struct View { }
             [OwnedHandle("lib", "lib_free")] public readonly partial struct Owned { }
 
@@ -226,7 +226,7 @@ namespace FastSession.Generators.Tests
         public void ViewOwnerWithoutEpoch_ReportsFSG0009AtTheViewAttribute()
         {
             string source = Prelude + """
-                [ShimHandleOwner] public sealed class NoEpoch { internal nint NativeHandle => 1; internal bool EnterReader() => true; internal void ExitReader(bool entered) { } }
+                [ShimHandleOwner] public sealed class NoEpoch { internal nint NativeHandle => 1; internal int EnterReader() => 1; internal void ExitReader(int lease) { } }
                 [BorrowedView(typeof(NoEpoch), "lib")] public readonly ref partial struct NoEpochView { }
                 """;
             AssertSingle(source, "FSG0009", "BorrowedView(typeof(NoEpoch)");

@@ -41,15 +41,15 @@ namespace FastSession.Generators.Tests
 
                     internal int Readers => _readers;
 
-                    internal bool EnterReader()
+                    internal int EnterReader()
                     {
                         _readers++;
-                        return true;
+                        return 1;
                     }
 
-                    internal void ExitReader(bool entered)
+                    internal void ExitReader(int lease)
                     {
-                        if (entered)
+                        if (lease != 0)
                         {
                             _readers--;
                         }

@@ -67,10 +67,14 @@ public sealed unsafe partial class SslConnection
         WhenDisposed = 4,
     }
 
+    // What EnterReader returns and ExitReader takes back: which lease was taken, so that releasing it
+    // needs no second look at the thread (a thread-static read on every exit).
+    private const int NoLease = 0, DriverLease = 1, AtomicLease = 2;
+
     /// <summary>Takes a reader lease (see the comment at the top of this file).</summary>
-    /// <returns>Whether the caller must call <see cref="ExitReader"/>; false for the exclusive holder's own thread.</returns>
+    /// <returns>The lease to pass to <see cref="ExitReader"/>: none on the exclusive holder's own thread, the driver's flag, or a reader count.</returns>
     /// <exception cref="InvalidOperationException">Another thread holds the connection exclusively.</exception>
-    internal bool EnterReader()
+    internal int EnterReader()
     {
         int thread = Environment.CurrentManagedThreadId;
         if (thread == Volatile.Read(ref _driverThread) && (Volatile.Read(ref _driverFastArmed) != 0 || ArmFastPath()))
@@ -78,13 +82,13 @@ public sealed unsafe partial class SslConnection
             Volatile.Write(ref _driverReading, true);
             if ((Volatile.Read(ref _gate) & ExclusiveBit) == 0 && Volatile.Read(ref _driverThread) == thread)
             {
-                return true;
+                return DriverLease;
             }
             Volatile.Write(ref _driverReading, false);
         }
         else if ((Interlocked.Add(ref _gate, OneReader) & ExclusiveBit) == 0)
         {
-            return true;
+            return AtomicLease;
         }
         else
         {
@@ -92,7 +96,7 @@ public sealed unsafe partial class SslConnection
         }
         if ((Volatile.Read(ref _gate) & ExclusiveBit) != 0 && Volatile.Read(ref _exclusiveThread) == thread)
         {
-            return false; // inside this thread's own exclusive call (a SessionEstablished handler)
+            return NoLease; // inside this thread's own exclusive call (a SessionEstablished handler)
         }
         // Another thread holds the bit, or the driver changed between the checks: an atomic lease or busy.
         if ((Interlocked.Add(ref _gate, OneReader) & ExclusiveBit) != 0)
@@ -100,7 +104,7 @@ public sealed unsafe partial class SslConnection
             Interlocked.Add(ref _gate, -OneReader);
             ThrowBusy();
         }
-        return true;
+        return AtomicLease;
     }
 
     // The driver's first reads take the atomic path; after a few it arms the fast path with a locked
@@ -116,19 +120,14 @@ public sealed unsafe partial class SslConnection
         return true;
     }
 
-    /// <summary>Releases a lease taken by <see cref="EnterReader"/> when it returned true.</summary>
-    internal void ExitReader(bool entered)
+    /// <summary>Releases a lease taken by <see cref="EnterReader"/>.</summary>
+    internal void ExitReader(int lease)
     {
-        if (!entered)
-        {
-            return;
-        }
-        // Only the driver's fast path sets the flag, and the driver cannot change while it is set.
-        if (Volatile.Read(ref _driverReading) && Environment.CurrentManagedThreadId == _driverThread)
+        if (lease == DriverLease)
         {
             Volatile.Write(ref _driverReading, false);
         }
-        else
+        else if (lease == AtomicLease)
         {
             Interlocked.Add(ref _gate, -OneReader);
         }
@@ -138,15 +137,15 @@ public sealed unsafe partial class SslConnection
     private readonly ref struct ReaderScope
     {
         private readonly SslConnection _connection;
-        private readonly bool _entered;
+        private readonly int _lease;
 
         internal ReaderScope(SslConnection connection)
         {
-            _entered = connection.EnterReader();
+            _lease = connection.EnterReader();
             _connection = connection;
         }
 
-        public void Dispose() => _connection.ExitReader(_entered);
+        public void Dispose() => _connection.ExitReader(_lease);
     }
 
     // Exclusive access as a stack-only scope owning "enter, bump the epoch, exit".

@@ -9,7 +9,7 @@ namespace FastSession.Interop
         internal static partial global::FastSession.SslSessionRef Get0Session(global::FastSession.SslConnection ssl)
         {
             global::System.ArgumentNullException.ThrowIfNull(ssl);
-            bool __reader_entered = ssl.EnterReader();
+            int __reader_lease = ssl.EnterReader();
             try
             {
                 nint __result = __PInvoke_FastSessionNative_SslGet0Session(ssl.NativeHandle);
@@ -18,7 +18,7 @@ namespace FastSession.Interop
             }
             finally
             {
-                ssl.ExitReader(__reader_entered);
+                ssl.ExitReader(__reader_lease);
             }
         }
 

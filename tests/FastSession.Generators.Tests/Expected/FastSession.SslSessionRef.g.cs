@@ -39,34 +39,34 @@ namespace FastSession
                 ThrowInvalid(empty: true);
             }
 
-            bool entered = _owner.EnterReader();
+            int lease = _owner.EnterReader();
             if (_owner.Epoch != _epoch)
             {
-                _owner.ExitReader(entered);
+                _owner.ExitReader(lease);
                 ThrowInvalid(empty: false);
             }
 
-            return new Lease(_owner, _pointer, entered);
+            return new Lease(_owner, _pointer, lease);
         }
 
         /// <summary>A reader lease on the view's owner (do not copy, store or return it; dispose it once, with <c>using</c>).</summary>
         internal readonly ref struct Lease
         {
             private readonly global::FastSession.SslConnection _owner;
-            private readonly bool _entered;
+            private readonly int _lease;
 
-            internal Lease(global::FastSession.SslConnection owner, nint pointer, bool entered)
+            internal Lease(global::FastSession.SslConnection owner, nint pointer, int lease)
             {
                 _owner = owner;
                 Pointer = pointer;
-                _entered = entered;
+                _lease = lease;
             }
 
             /// <summary>The borrowed pointer, valid until <see cref="Dispose"/>.</summary>
             internal nint Pointer { get; }
 
             /// <summary>Releases the reader lease.</summary>
-            public void Dispose() => _owner.ExitReader(_entered);
+            public void Dispose() => _owner.ExitReader(_lease);
         }
 
         /// <summary>Takes a native reference (<c>FastSessionNative_SslSessionUpRef</c>), under the reader lease, and returns it as an owned handle the caller must dispose. Throws <see cref="global::System.InvalidOperationException"/> when the view is empty or stale.</summary>

@@ -35,16 +35,16 @@ namespace FastSession
         private int _readers;
 
         /// <summary>The reader lease views take (a counter here; the library's gate also excludes writers).</summary>
-        internal bool EnterReader()
+        internal int EnterReader()
         {
             System.Threading.Interlocked.Increment(ref _readers);
-            return true;
+            return 1;
         }
 
         /// <summary>Releases a reader lease.</summary>
-        internal void ExitReader(bool entered)
+        internal void ExitReader(int lease)
         {
-            if (entered)
+            if (lease != 0)
             {
                 System.Threading.Interlocked.Decrement(ref _readers);
             }
