@@ -56,7 +56,7 @@ public sealed unsafe partial class SslConnection
     private enum Access
     {
         // Exclusive, re-entrant for the holding thread (a handler may take it inside an engine call):
-        // the SSL's session is left alone (draining output, taking captured sessions).
+        // the SSL's session is left alone (draining output, taking captured sessions, asking for a ticket).
         Exclusive = 0,
         // The call may change or free SSL's session or peer certificate: views borrowed before are
         // stale. Never re-entrant: a handler cannot drive, reset or free its own connection.
@@ -193,7 +193,7 @@ public sealed unsafe partial class SslConnection
         {
             if ((state & ExclusiveBit) != 0)
             {
-                if (access == Access.Exclusive && Volatile.Read(ref _exclusiveThread) == thread)
+                if ((access & (Access.ChangesSession | Access.WhenDisposed)) == 0 && Volatile.Read(ref _exclusiveThread) == thread)
                 {
                     return false;
                 }

@@ -242,7 +242,8 @@ public sealed unsafe partial class SslConnection : IDisposable
     {
         nint pointer = 0;
         int count;
-        using (Exclusive(Access.Exclusive))
+        // Sessions captured before a failure are still the caller's to take.
+        using (Exclusive(Access.Exclusive | Access.WhenFaulted))
         {
             count = ConnectionNative.SslTakeNewSessions(this, &pointer, 1);
         }
@@ -386,7 +387,8 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Copies ciphertext that did not fit an earlier output buffer. Returns the byte count.</summary>
     public int DrainOutput(Span<byte> output)
     {
-        using ExclusiveScope _ = Exclusive(Access.Exclusive);
+        // Allowed after a failure: the pending output is the alert to send before stopping.
+        using ExclusiveScope _ = Exclusive(Access.Exclusive | Access.WhenFaulted);
         fixed (byte* o = output)
         {
             return ConnectionNative.SslDrainOutput(this, o, output.Length);
