@@ -83,7 +83,8 @@ namespace FastSession.Generators
             writer.OpenBlock(method.Modifiers + "static partial " + method.ReturnType.ManagedName + " " + method.Name + "(" + string.Join(", ", signature) + ")");
 
             // Prologue: null checks for owners (cheap, and better than a NullReferenceException from
-            // NativeHandle), epoch checks for views. Both throw before anything native happens.
+            // NativeHandle). Views and owned handles are leased below; everything throws before anything
+            // native happens.
             var arguments = new List<string>();
             var leases = new List<ParameterSpec>();
             foreach (ParameterSpec parameter in method.Parameters)
@@ -95,9 +96,6 @@ namespace FastSession.Generators
                         arguments.Add(parameter.Name + ".NativeHandle");
                         break;
                     case ShimTypeKind.BorrowedView:
-                        writer.WriteLine("nint __" + parameter.LocalName + "_pointer = " + parameter.Name + ".DangerousGetPointer();");
-                        arguments.Add("__" + parameter.LocalName + "_pointer");
-                        break;
                     case ShimTypeKind.OwnedHandle:
                         leases.Add(parameter);
                         arguments.Add("__" + parameter.LocalName + "_lease.Pointer");
@@ -108,11 +106,24 @@ namespace FastSession.Generators
                 }
             }
 
-            // Owned handles are leased for the duration of the call, so a Dispose on another thread
-            // cannot free the pointer under it; the lease ends in a finally block.
+            // Views and owned handles are leased for the duration of the call, so nothing on another
+            // thread can free the pointer under it: an owned handle's lease holds off its Dispose; a view's
+            // lease is a reader lease on its owner (epoch checked inside it) that holds off every call that
+            // may free the borrowed object (README: "The safety rule"). Leases end in finally blocks.
             foreach (ParameterSpec lease in leases)
             {
                 writer.WriteLine(lease.Type.ManagedName + ".Lease __" + lease.LocalName + "_lease = " + lease.Name + ".Enter();");
+                writer.WriteLine("try");
+                writer.OpenBlock();
+            }
+
+            // A get0 that returns a view reads the pointer and captures the epoch under one reader lease on
+            // the owner, so the pair is consistent and no exclusive call (Dispose, Reset ...) runs between.
+            bool returnsView = method.ReturnType.Kind == ShimTypeKind.BorrowedView;
+            string readerOwner = returnsView ? method.Parameters[0].Name : string.Empty;
+            if (returnsView)
+            {
+                writer.WriteLine("int __reader_lease = " + readerOwner + ".EnterReader();");
                 writer.WriteLine("try");
                 writer.OpenBlock();
             }
@@ -135,10 +146,6 @@ namespace FastSession.Generators
                 {
                     writer.WriteLine(KeepAlive + "(" + parameter.Name + ");");
                 }
-                else if (parameter.Type.Kind == ShimTypeKind.BorrowedView)
-                {
-                    writer.WriteLine(KeepAlive + "(" + parameter.Name + ".Owner);");
-                }
             }
 
             switch (method.ReturnType.Kind)
@@ -155,6 +162,15 @@ namespace FastSession.Generators
                 default:
                     writer.WriteLine("return __result;");
                     break;
+            }
+
+            if (returnsView)
+            {
+                writer.CloseBlock();
+                writer.WriteLine("finally");
+                writer.OpenBlock();
+                writer.WriteLine(readerOwner + ".ExitReader(__reader_lease);");
+                writer.CloseBlock();
             }
 
             for (int i = leases.Count - 1; i >= 0; i--)
@@ -202,32 +218,69 @@ public bool IsEmpty => _pointer == 0;
 /// <summary>True when the view holds a pointer and its owner has not moved to another epoch (changed session, reset, disposed) since it was borrowed.</summary>
 public bool IsValid => _pointer != 0 && _owner is not null && _owner.Epoch == _epoch;
 
-/// <summary>The borrowed pointer, after the epoch check. Throws <see cref=""global::System.InvalidOperationException""/> when the view is empty or stale.</summary>
-internal nint DangerousGetPointer()
+/// <summary>
+/// Takes a reader lease on the owner, then checks the epoch inside it: while the lease is held no call that may free
+/// the borrowed object (an engine call, a session change, reset, dispose) can run on any thread. Throws
+/// <see cref=""global::System.InvalidOperationException""/> when the view is empty or stale, or the owner is in use on another thread.
+/// </summary>
+internal Lease Enter()
 {{
-    if (_pointer == 0 || _owner is null || _owner.Epoch != _epoch)
+    if (_pointer == 0 || _owner is null)
     {{
-        ThrowInvalid(_pointer == 0);
+        ThrowInvalid(empty: true);
     }}
 
-    return _pointer;
+    int lease = _owner.EnterReader();
+    if (_owner.Epoch != _epoch)
+    {{
+        _owner.ExitReader(lease);
+        ThrowInvalid(empty: false);
+    }}
+
+    return new Lease(_owner, _pointer, lease);
+}}
+
+/// <summary>A reader lease on the view's owner (do not copy, store or return it; dispose it once, with <c>using</c>).</summary>
+internal readonly ref struct Lease
+{{
+    private readonly {owner} _owner;
+    private readonly int _lease;
+
+    internal Lease({owner} owner, nint pointer, int lease)
+    {{
+        _owner = owner;
+        Pointer = pointer;
+        _lease = lease;
+    }}
+
+    /// <summary>The borrowed pointer, valid until <see cref=""Dispose""/>.</summary>
+    internal nint Pointer {{ get; }}
+
+    /// <summary>Releases the reader lease.</summary>
+    public void Dispose() => _owner.ExitReader(_lease);
 }}");
 
             if (hasToOwned)
             {
                 writer.WriteLine(
 $@"
-/// <summary>Takes a native reference (<c>{spec.UpRefEntryPoint}</c>) and returns it as an owned handle the caller must dispose. Throws <see cref=""global::System.InvalidOperationException""/> when the view is empty or stale.</summary>
+/// <summary>Takes a native reference (<c>{spec.UpRefEntryPoint}</c>), under the reader lease, and returns it as an owned handle the caller must dispose. Throws <see cref=""global::System.InvalidOperationException""/> when the view is empty or stale.</summary>
 public {spec.OwnedTypeName} ToOwned()
 {{
-    nint pointer = DangerousGetPointer();
-    if ({upRefExtern}(pointer) == 0)
+    Lease lease = Enter();
+    try
     {{
-        throw new global::System.InvalidOperationException(""{spec.UpRefEntryPoint} failed."");
-    }}
+        if ({upRefExtern}(lease.Pointer) == 0)
+        {{
+            throw new global::System.InvalidOperationException(""{spec.UpRefEntryPoint} failed."");
+        }}
 
-    {KeepAlive}(_owner);
-    return {spec.OwnedTypeName}.FromOwnedPointer(pointer);
+        return {spec.OwnedTypeName}.FromOwnedPointer(lease.Pointer);
+    }}
+    finally
+    {{
+        lease.Dispose();
+    }}
 }}");
             }
 

@@ -239,6 +239,15 @@ namespace FastSession.Generators
                         DiagnosticDescriptors.HandleOwnerIncomplete, attributeLocation, owner.Name,
                         "it is named as owner by borrowed view '" + type.Name + "' and must declare 'internal ulong Epoch { get; }'"));
                 }
+
+                // The reader lease every view access takes (README: "The safety rule").
+                if (!HasAccessibleMethod(owner, "EnterReader", SpecialType.System_Int32, parameter: null)
+                    || !HasAccessibleMethod(owner, "ExitReader", SpecialType.System_Void, parameter: SpecialType.System_Int32))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.HandleOwnerIncomplete, attributeLocation, owner.Name,
+                        "it is named as owner by borrowed view '" + type.Name + "' and must declare 'internal int EnterReader()' and 'internal void ExitReader(int lease)'"));
+                }
             }
 
             if (libraryName.Length == 0)
@@ -599,6 +608,27 @@ namespace FastSession.Generators
 
             static bool IsAccessibleFromAssembly(Accessibility accessibility)
                 => accessibility is Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal;
+        }
+
+        private static bool HasAccessibleMethod(ITypeSymbol type, string name, SpecialType returnType, SpecialType? parameter)
+        {
+            for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
+            {
+                foreach (ISymbol member in current.GetMembers(name))
+                {
+                    if (member is IMethodSymbol { IsStatic: false, IsGenericMethod: false } method
+                        && method.ReturnType.SpecialType == returnType
+                        && method.DeclaredAccessibility is Accessibility.Public or Accessibility.Internal or Accessibility.ProtectedOrInternal
+                        && (parameter is null
+                            ? method.Parameters.Length == 0
+                            : method.Parameters.Length == 1 && method.Parameters[0].RefKind == RefKind.None && method.Parameters[0].Type.SpecialType == parameter))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
         }
 
         private static AttributeData? FindAttribute(ITypeSymbol type, string metadataName)

@@ -58,9 +58,12 @@ typedef struct x509_st X509;
 #define FS_SSL_ERROR_SYSCALL 5
 #define FS_SSL_ERROR_ZERO_RETURN 6
 
-/* Capacity of the per-connection ring of sessions captured by the new-session callback.
- * When full, the oldest captured session is freed and dropped_sessions counts it. */
+/* Initial (inline) capacity of the per-connection queue of sessions captured by the new-session
+ * callback. The queue doubles as needed up to FS_NEW_SESSION_QUEUE_MAX sessions waiting at once
+ * (one peer flight of thousands of TLS 1.3 tickets is delivered whole); only past that bound is
+ * the oldest waiting session freed, and FastSessionNative_SslGetDroppedSessionCount counts it. */
 #define FS_NEW_SESSION_RING_CAPACITY 8
+#define FS_NEW_SESSION_QUEUE_MAX 65536
 
 /* Peer verification flags for FastSessionNative_SslCtxSetVerify. */
 #define FS_VERIFY_PEER 1                     /* SSL_VERIFY_PEER (client: the server; server: request a client certificate) */
@@ -111,7 +114,7 @@ typedef struct fs_io_result {
     int32_t bytes_produced;  /* ciphertext bytes written to `out` */
     int32_t pending_output;  /* ciphertext still waiting in the write BIO (drain with SslDrainOutput) */
     int32_t plaintext_bytes; /* read: plaintext written to the caller; write: plaintext accepted */
-    int32_t new_sessions;    /* sessions waiting in the connection's ring after this call */
+    int32_t new_sessions;    /* sessions established (captured by the new-session callback) during this call */
     int32_t handshake_done;  /* SSL_is_init_finished */
     uint64_t error_code;     /* ERR_peek_last_error() when the call failed, else 0 */
 } fs_io_result;
@@ -275,11 +278,6 @@ FS_EXPORT int32_t FastSessionNative_SslWrite(SSL* ssl, const uint8_t* plain, int
 FS_EXPORT int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap,
     fs_io_result* result);
 
-/* Shims SSL_new_session_ticket then SSL_do_handshake: a TLS 1.3 server sends one more ticket now;
- * the ciphertext is drained into out. Returns result->ret (1 = sent; <= 0 with ssl_error). */
-FS_EXPORT int32_t FastSessionNative_SslNewSessionTicket(SSL* ssl, uint8_t* out, int32_t out_cap,
-    fs_io_result* result);
-
 /* Like FastSessionNative_SslShutdown, after feeding `in` (the peer's bytes, e.g. its close_notify)
  * to the read BIO: ret 1 = both close_notify sent and received. */
 FS_EXPORT int32_t FastSessionNative_SslShutdownWithInput(SSL* ssl, const uint8_t* in, int32_t in_len,
@@ -296,7 +294,13 @@ FS_EXPORT int32_t FastSessionNative_SslPendingOutput(SSL* ssl);
  * owns each (free with FastSessionNative_SslSessionFree). Returns the count. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslTakeNewSessions(SSL* ssl, SSL_SESSION** sessions, int32_t cap);
 
-/* Sessions dropped because the ring was full (freed by the shim). No error queue impact. */
+/* Shims SSL_new_session_ticket (server, TLS 1.3, after the handshake): asks for one more ticket,
+ * sent by the next engine call (SslDoHandshake or SslWrite). Returns FS_OK, or FS_ERR_OPENSSL with
+ * the reason queued (not a server, not TLS 1.3, handshake not finished). */
+FS_EXPORT int32_t FastSessionNative_SslNewSessionTicket(SSL* ssl);
+
+/* Sessions dropped because FS_NEW_SESSION_QUEUE_MAX sessions were already waiting (freed by the
+ * shim), since the connection was created or last cleared. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslGetDroppedSessionCount(SSL* ssl);
 
 /* Shims SSL_session_reused. No error queue impact. */

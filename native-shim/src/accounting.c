@@ -92,6 +92,7 @@ static void ssl_data_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, 
     {
         fastsession_conn_ring_clear(conn);
         fastsession_verify_clear(conn);
+        fastsession_conn_release(conn);
         OPENSSL_free(conn);
     }
 }
@@ -126,7 +127,7 @@ static void init_once(void)
     fastsession_idx.x509_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_X509, CRYPTO_EX_INDEX_X509, NULL,
         count_new, NULL, count_free);
 
-    g_init_ok = fastsession_idx.ctx_data >= 0 && fastsession_idx.ssl_data >= 0 && fastsession_idx.session_ctx_id >= 0 &&
+    g_init_ok = fastsession_owner_guard_init() && fastsession_idx.ctx_data >= 0 && fastsession_idx.ssl_data >= 0 && fastsession_idx.session_ctx_id >= 0 &&
         fastsession_idx.ctx_count >= 0 && fastsession_idx.ssl_count >= 0 && fastsession_idx.session_count >= 0 &&
         fastsession_idx.x509_count >= 0;
 }

@@ -14,16 +14,49 @@ fs_conn_data* fastsession_conn_get_data(const SSL* ssl)
     return SSL_get_ex_data(ssl, fastsession_idx.ssl_data);
 }
 
+void fastsession_conn_init(fs_conn_data* conn)
+{
+    conn->ring = conn->inline_ring;
+    conn->capacity = FS_NEW_SESSION_RING_CAPACITY;
+}
+
+void fastsession_conn_release(fs_conn_data* conn)
+{
+    if (conn->ring != conn->inline_ring)
+        OPENSSL_free(conn->ring);
+    fastsession_conn_init(conn);
+}
+
 void fastsession_conn_ring_clear(fs_conn_data* conn)
 {
     while (conn->count > 0)
     {
         SSL_SESSION_free(conn->ring[conn->head]);
         conn->ring[conn->head] = NULL;
-        conn->head = (conn->head + 1) % FS_NEW_SESSION_RING_CAPACITY;
+        conn->head = (conn->head + 1) & (conn->capacity - 1);
         conn->count--;
     }
     conn->head = 0;
+}
+
+/* Doubles the ring, unrolling it so the oldest session lands at index 0. Returns 0 when the bound
+ * is reached or memory runs out (the caller then drops the oldest session and counts it). */
+static int ring_grow(fs_conn_data* conn)
+{
+    if (conn->capacity >= FS_NEW_SESSION_QUEUE_MAX)
+        return 0;
+    int32_t capacity = conn->capacity * 2;
+    SSL_SESSION** ring = OPENSSL_malloc(sizeof(*ring) * (size_t)capacity);
+    if (ring == NULL)
+        return 0;
+    for (int32_t i = 0; i < conn->count; i++)
+        ring[i] = conn->ring[(conn->head + i) & (conn->capacity - 1)];
+    if (conn->ring != conn->inline_ring)
+        OPENSSL_free(conn->ring);
+    conn->ring = ring;
+    conn->capacity = capacity;
+    conn->head = 0;
+    return 1;
 }
 
 /*
@@ -31,6 +64,8 @@ void fastsession_conn_ring_clear(fs_conn_data* conn)
  * callback). Returning 1 keeps that reference in the ring; returning 0 lets OpenSSL drop it.
  * Client: every session established (TLS 1.2 at the end of a full handshake, TLS 1.3 once per
  * NewSessionTicket). Server: every session added to the cache or sent as a ticket.
+ * One peer flight may carry thousands of tickets processed inside a single SSL_read, before
+ * managed code can take any: the ring grows instead of dropping (S6, S7).
  */
 int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session)
 {
@@ -42,16 +77,19 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session)
     // (SslSetSession refuses foreign sessions), and it would not be a reason to lose a ticket.
     (void)fastsession_session_bind(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
 
-    if (conn->count == FS_NEW_SESSION_RING_CAPACITY)
+    conn->established++;
+    if (conn->count == conn->capacity && !ring_grow(conn))
     {
+        // The documented bound (FS_NEW_SESSION_QUEUE_MAX waiting) or out of memory: drop the
+        // oldest, counted.
         SSL_SESSION_free(conn->ring[conn->head]);
         conn->ring[conn->head] = NULL;
-        conn->head = (conn->head + 1) % FS_NEW_SESSION_RING_CAPACITY;
+        conn->head = (conn->head + 1) & (conn->capacity - 1);
         conn->count--;
         conn->dropped++;
     }
 
-    conn->ring[(conn->head + conn->count) % FS_NEW_SESSION_RING_CAPACITY] = session;
+    conn->ring[(conn->head + conn->count) & (conn->capacity - 1)] = session;
     conn->count++;
     return 1;
 }
@@ -83,6 +121,7 @@ SSL* FastSessionNative_SslCreate(SSL_CTX* ctx, const char* server_name)
     fs_conn_data* conn = OPENSSL_zalloc(sizeof(*conn));
     if (conn == NULL)
         goto fail;
+    fastsession_conn_init(conn);
     if (!SSL_set_ex_data(ssl, fastsession_idx.ssl_data, conn))
     {
         OPENSSL_free(conn);
@@ -121,8 +160,9 @@ fail:
 
 void FastSessionNative_SslFree(SSL* ssl)
 {
-    // The ring's sessions are freed by the ex_data free callback inside SSL_free.
-    SSL_free(ssl);
+    // The ring's sessions are freed by the ex_data free callback inside SSL_free; the last reference
+    // to the SSL_CTX may go with it, hence the session-owner guard (fs_internal.h).
+    fastsession_ssl_free_guarded(ssl);
 }
 
 int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
@@ -153,6 +193,7 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
     if (conn != NULL)
     {
         fastsession_conn_ring_clear(conn);
+        fastsession_conn_release(conn);
         conn->dropped = 0;
         fastsession_verify_clear(conn);
     }
@@ -220,6 +261,10 @@ static int io_begin(SSL* ssl, const uint8_t* in, int32_t in_len, fs_io_result* r
         }
         result->bytes_consumed = in_len;
     }
+
+    fs_conn_data* conn = fastsession_conn_get_data(ssl);
+    if (conn != NULL)
+        conn->established = 0;
     return 1;
 }
 
@@ -234,7 +279,7 @@ static int32_t io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t ou
     result->pending_output = pending(ssl);
 
     fs_conn_data* conn = fastsession_conn_get_data(ssl);
-    result->new_sessions = conn != NULL ? conn->count : 0;
+    result->new_sessions = conn != NULL ? conn->established : 0;
     result->handshake_done = SSL_is_init_finished(ssl) ? 1 : 0;
     return ret;
 }
@@ -361,32 +406,6 @@ int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap, f
     return io_end(ssl, ret, err, out, out_cap, result);
 }
 
-int32_t FastSessionNative_SslNewSessionTicket(SSL* ssl, uint8_t* out, int32_t out_cap, fs_io_result* result)
-{
-    ERR_clear_error();
-
-    if (result == NULL)
-        return FS_ERR_ARGUMENT;
-    if (!io_begin(ssl, NULL, 0, result))
-        return result->ret;
-
-    // SSL_new_session_ticket only schedules the ticket; SSL_do_handshake writes it.
-    int ret = SSL_new_session_ticket(ssl);
-    int err = SSL_ERROR_NONE;
-    if (ret > 0)
-    {
-        ret = SSL_do_handshake(ssl);
-        err = ret > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, ret);
-    }
-    else
-    {
-        if (ERR_peek_error() == 0)
-            ERR_raise(ERR_LIB_SSL, ERR_R_SHOULD_NOT_HAVE_BEEN_CALLED);
-        err = SSL_ERROR_SSL;
-    }
-    return io_end(ssl, ret, err, out, out_cap, result);
-}
-
 int32_t FastSessionNative_SslShutdownWithInput(SSL* ssl, const uint8_t* in, int32_t in_len,
     uint8_t* out, int32_t out_cap, fs_io_result* result)
 {
@@ -426,12 +445,24 @@ int32_t FastSessionNative_SslTakeNewSessions(SSL* ssl, SSL_SESSION** sessions, i
     {
         sessions[taken++] = conn->ring[conn->head];
         conn->ring[conn->head] = NULL;
-        conn->head = (conn->head + 1) % FS_NEW_SESSION_RING_CAPACITY;
+        conn->head = (conn->head + 1) & (conn->capacity - 1);
         conn->count--;
     }
     if (conn->count == 0)
         conn->head = 0;
     return taken;
+}
+
+int32_t FastSessionNative_SslNewSessionTicket(SSL* ssl)
+{
+    ERR_clear_error();
+
+    if (ssl == NULL)
+    {
+        fastsession_raise_argument("ssl is NULL");
+        return FS_ERR_ARGUMENT;
+    }
+    return SSL_new_session_ticket(ssl) == 1 ? FS_OK : FS_ERR_OPENSSL;
 }
 
 int32_t FastSessionNative_SslGetDroppedSessionCount(SSL* ssl)

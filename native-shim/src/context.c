@@ -170,7 +170,9 @@ fail:
 
 void FastSessionNative_SslCtxFree(SSL_CTX* ctx)
 {
-    SSL_CTX_free(ctx);
+    // Through the session-owner guard (fs_internal.h): a session set_time may be following this
+    // context's pointer from its cache (issue #10 item 3).
+    fastsession_ctx_free_guarded(ctx);
 }
 
 uint64_t FastSessionNative_SslCtxGetId(const SSL_CTX* ctx)

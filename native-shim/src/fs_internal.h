@@ -59,11 +59,17 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session);
 
 /* ---- connection.c --------------------------------------------------------------------------- */
 
+/* The new-session queue: a ring that starts inline (FS_NEW_SESSION_RING_CAPACITY) and doubles on
+ * the heap as tickets arrive faster than managed code takes them, up to FS_NEW_SESSION_QUEUE_MAX.
+ * Only past that bound is the oldest session freed, and `dropped` counts it: never a silent drop. */
 typedef struct fs_conn_data {
-    SSL_SESSION* ring[FS_NEW_SESSION_RING_CAPACITY];
-    int32_t head;     /* index of the oldest session */
+    SSL_SESSION* inline_ring[FS_NEW_SESSION_RING_CAPACITY];
+    SSL_SESSION** ring;      /* inline_ring, or an OPENSSL_malloc'd array of `capacity` slots */
+    int32_t capacity;        /* a power of two */
+    int32_t head;            /* index of the oldest session */
     int32_t count;
     int32_t dropped;
+    int32_t established;     /* sessions captured since the current engine call began */
     int32_t is_server;
     /* verify.c: what the certificate verify callback recorded */
     STACK_OF(X509)* verify_chain;
@@ -74,6 +80,11 @@ typedef struct fs_conn_data {
     int32_t verify_pending;
     int32_t verify_decision; /* 0 none, 1 accept, 2 reject */
 } fs_conn_data;
+
+/* Points an allocated (zeroed) fs_conn_data at its inline ring. */
+void fastsession_conn_init(fs_conn_data* conn);
+/* Frees the heap ring if any (after fastsession_conn_ring_clear). */
+void fastsession_conn_release(fs_conn_data* conn);
 
 fs_conn_data* fastsession_conn_get_data(const SSL* ssl);
 void fastsession_conn_ring_clear(fs_conn_data* conn);
@@ -100,6 +111,17 @@ int fastsession_sni_select(SSL* ssl, const char* name);
 uint64_t fastsession_session_ctx_id(const SSL_SESSION* session);
 /* Stamps an unbound session; returns FS_OK, or FS_ERR_WRONG_CONTEXT when bound to another id. */
 int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id);
+
+/* The session-owner guard (session.c). SSL_SESSION_set_time/_timeout follow the session's owner
+ * pointer (the SSL_CTX whose cache holds it) without a reference; the final SSL_CTX_free flushes that
+ * cache and frees the context. Every call that may drop the last SSL_CTX reference (SSL_CTX_free,
+ * SSL_free) runs under the guard's shared side, and the owner-following calls under its exclusive
+ * side, so an owner pointer read by set_time can never be freed while it is used.
+ * Lock order: the guard first, then OpenSSL's own locks (ctx->lock); nothing takes the guard while
+ * holding an OpenSSL lock. */
+int fastsession_owner_guard_init(void);
+void fastsession_ctx_free_guarded(SSL_CTX* ctx);
+void fastsession_ssl_free_guarded(SSL* ssl);
 
 /* ---- errors.c ------------------------------------------------------------------------------- */
 

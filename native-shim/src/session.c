@@ -9,6 +9,48 @@
 
 #include <openssl/pem.h>
 
+/* ---- The session-owner guard (see fs_internal.h) ------------------------------------------ */
+
+static CRYPTO_RWLOCK* g_owner_guard;
+
+int fastsession_owner_guard_init(void)
+{
+    g_owner_guard = CRYPTO_THREAD_lock_new();
+    return g_owner_guard != NULL;
+}
+
+void fastsession_ctx_free_guarded(SSL_CTX* ctx)
+{
+    // Shared: frees run concurrently with each other, never with an owner-following call.
+    if (g_owner_guard == NULL || !CRYPTO_THREAD_read_lock(g_owner_guard))
+    {
+        SSL_CTX_free(ctx); // the shim never initialized: no session of ours can be in a cache
+        return;
+    }
+    SSL_CTX_free(ctx);
+    CRYPTO_THREAD_unlock(g_owner_guard);
+}
+
+void fastsession_ssl_free_guarded(SSL* ssl)
+{
+    if (g_owner_guard == NULL || !CRYPTO_THREAD_read_lock(g_owner_guard))
+    {
+        SSL_free(ssl);
+        return;
+    }
+    SSL_free(ssl); // may drop the last reference to its SSL_CTX
+    CRYPTO_THREAD_unlock(g_owner_guard);
+}
+
+/* Runs set_time / set_timeout with no SSL_CTX final free in flight. Returns 0 when the guard cannot
+ * be taken (the caller reports failure; it never calls OpenSSL unguarded). */
+static int owner_guard_enter(void)
+{
+    if (!fastsession_init())
+        return 0;
+    return CRYPTO_THREAD_write_lock(g_owner_guard);
+}
+
 uint64_t fastsession_session_ctx_id(const SSL_SESSION* session)
 {
     if (session == NULL || fastsession_idx.session_ctx_id < 0)
@@ -208,8 +250,13 @@ int32_t FastSessionNative_SslSessionSetTime(SSL_SESSION* session, int64_t time)
 
     if (session == NULL || time < 0 || time > LONG_MAX)
         return 0;
+    // A session in a server cache: SSL_SESSION_set_time locks and relinks its owner SSL_CTX, which
+    // another thread may be freeing (issue #10 item 3). The guard keeps every final free out.
+    if (!owner_guard_enter())
+        return 0;
     // SSL_SESSION_set_time returns the time it set (0 on failure): report 1 for success.
     (void)SSL_SESSION_set_time(session, (long)time);
+    CRYPTO_THREAD_unlock(g_owner_guard);
     return 1;
 }
 
@@ -219,7 +266,12 @@ int32_t FastSessionNative_SslSessionSetTimeout(SSL_SESSION* session, int64_t tim
 
     if (session == NULL || timeout < 0 || timeout > LONG_MAX)
         return 0;
-    return SSL_SESSION_set_timeout(session, (long)timeout) ? 1 : 0;
+    // Follows the owner SSL_CTX like SSL_SESSION_set_time: same guard.
+    if (!owner_guard_enter())
+        return 0;
+    int ok = SSL_SESSION_set_timeout(session, (long)timeout) ? 1 : 0;
+    CRYPTO_THREAD_unlock(g_owner_guard);
+    return ok;
 }
 
 /* ---- Encodings ---------------------------------------------------------------------------- */

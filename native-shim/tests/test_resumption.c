@@ -5,6 +5,8 @@
  */
 #include "test_support.h"
 
+#include <openssl/err.h>
+
 #include <time.h>
 
 typedef struct fs_env {
@@ -136,27 +138,57 @@ FS_TEST(tls13_three_tickets_three_sessions)
     env_free(env);
 }
 
-/* The ring holds FS_NEW_SESSION_RING_CAPACITY sessions; older ones are dropped and counted. */
-FS_TEST(ring_drops_oldest_when_full)
+/* S6/S7: one flight of 5,000 TLS 1.3 tickets, all processed inside a single SSL_read, reaches the
+ * queue whole: it grows past its inline capacity instead of dropping; new_sessions counts this call. */
+FS_TEST(queue_grows_for_thousands_of_tickets_in_one_flight)
 {
-    fs_env env = env_new(FS_TLS1_3, 1, FS_NEW_SESSION_RING_CAPACITY + 2);
+    enum { TICKETS = 5000 };
+    fs_env env = env_new(FS_TLS1_3, 1, TICKETS);
     fs_pair* pair = fs_pair_new(env.client, env.server, "localhost");
     CHECK(fs_handshake(pair));
     uint8_t plain[64];
     fs_io_result r = fs_read(pair, 1, plain, sizeof(plain));
-    CHECK_EQ(r.new_sessions, FS_NEW_SESSION_RING_CAPACITY);
-    CHECK_EQ(FastSessionNative_SslGetDroppedSessionCount(pair->client), 2);
+    CHECK_EQ(r.new_sessions, TICKETS);
+    CHECK_EQ(FastSessionNative_SslGetDroppedSessionCount(pair->client), 0);
 
-    // The newest captured session is the connection's current one (get0 returns the last ticket).
-    SSL_SESSION* taken[FS_NEW_SESSION_RING_CAPACITY];
+    // A second call that establishes nothing reports 0, though the sessions still wait.
+    fs_io_result again = fs_read(pair, 1, plain, sizeof(plain));
+    CHECK_EQ(again.new_sessions, 0);
+
+    // Oldest first; the newest captured session is the connection's current one.
+    static SSL_SESSION* taken[TICKETS];
     CHECK_EQ(FastSessionNative_SslTakeNewSessions(pair->client, taken, 3), 3);
-    CHECK_EQ(FastSessionNative_SslTakeNewSessions(pair->client, taken + 3, FS_NEW_SESSION_RING_CAPACITY),
-        FS_NEW_SESSION_RING_CAPACITY - 3);
-    CHECK(taken[FS_NEW_SESSION_RING_CAPACITY - 1] == FastSessionNative_SslGet0Session(pair->client));
+    CHECK_EQ(FastSessionNative_SslTakeNewSessions(pair->client, taken + 3, TICKETS), TICKETS - 3);
+    CHECK(taken[TICKETS - 1] == FastSessionNative_SslGet0Session(pair->client));
     CHECK_EQ(FastSessionNative_SslTakeNewSessions(pair->client, taken, 1), 0);
     CHECK_EQ(FastSessionNative_SslTakeNewSessions(pair->client, NULL, 1), 0);
-    free_all(taken, FS_NEW_SESSION_RING_CAPACITY);
+    free_all(taken, TICKETS);
 
+    fs_pair_free(pair);
+    env_free(env);
+}
+
+/* SSL_new_session_ticket: a server asks for more tickets after the handshake; the next engine call
+ * sends them and the client captures every one. */
+FS_TEST(new_session_ticket_sends_extra_tickets)
+{
+    fs_env env = env_new(FS_TLS1_3, 1, 0);
+    fs_pair* pair = fs_pair_new(env.client, env.server, "localhost");
+    CHECK(fs_handshake(pair));
+    for (int i = 0; i < 20; i++)
+        CHECK_EQ(FastSessionNative_SslNewSessionTicket(pair->server), FS_OK);
+    CHECK_EQ(FastSessionNative_SslNewSessionTicket(pair->client), FS_ERR_OPENSSL);
+    ERR_clear_error();
+    CHECK_EQ(FastSessionNative_SslNewSessionTicket(NULL), FS_ERR_ARGUMENT);
+    ERR_clear_error();
+    fs_write(pair, 0, "x", 1); // the server's next engine call writes the queued tickets first
+    uint8_t plain[64];
+    fs_io_result r = fs_read(pair, 1, plain, sizeof(plain));
+    CHECK_EQ(r.plaintext_bytes, 1);
+    CHECK_EQ(r.new_sessions, 20);
+    SSL_SESSION* taken[32];
+    CHECK_EQ(FastSessionNative_SslTakeNewSessions(pair->client, taken, 32), 20);
+    free_all(taken, 20);
     fs_pair_free(pair);
     env_free(env);
 }

@@ -28,6 +28,8 @@ namespace FastSession.Generators.Tests
                 {
                     internal nint NativeHandle => 1;
                     internal ulong Epoch => 0;
+                    internal int EnterReader() => 1;
+                    internal void ExitReader(int lease) { }
                 }
 
                 internal static partial class Outer

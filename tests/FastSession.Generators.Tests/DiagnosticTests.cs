@@ -13,7 +13,7 @@ namespace FastSession.Generators.Tests
         private const string Prelude = """
             using System;
             using FastSession.Interop;
-            [ShimHandleOwner] public sealed class Conn { internal nint NativeHandle => 1; internal ulong Epoch => 0; }
+            [ShimHandleOwner] public sealed class Conn { internal nint NativeHandle => 1; internal ulong Epoch => 0; internal int EnterReader() => 1; internal void ExitReader(int lease) { } }
             [BorrowedView(typeof(Conn), "lib")] public readonly ref partial struct View { }
             [OwnedHandle("lib", "lib_free")] public readonly partial struct Owned { }
 
@@ -226,10 +226,20 @@ namespace FastSession.Generators.Tests
         public void ViewOwnerWithoutEpoch_ReportsFSG0009AtTheViewAttribute()
         {
             string source = Prelude + """
-                [ShimHandleOwner] public sealed class NoEpoch { internal nint NativeHandle => 1; }
+                [ShimHandleOwner] public sealed class NoEpoch { internal nint NativeHandle => 1; internal int EnterReader() => 1; internal void ExitReader(int lease) { } }
                 [BorrowedView(typeof(NoEpoch), "lib")] public readonly ref partial struct NoEpochView { }
                 """;
             AssertSingle(source, "FSG0009", "BorrowedView(typeof(NoEpoch)");
+        }
+
+        [Fact]
+        public void ViewOwnerWithoutReaderLease_ReportsFSG0009AtTheViewAttribute()
+        {
+            string source = Prelude + """
+                [ShimHandleOwner] public sealed class NoLease { internal nint NativeHandle => 1; internal ulong Epoch => 0; }
+                [BorrowedView(typeof(NoLease), "lib")] public readonly ref partial struct NoLeaseView { }
+                """;
+            AssertSingle(source, "FSG0009", "BorrowedView(typeof(NoLease)");
         }
 
         [Fact]

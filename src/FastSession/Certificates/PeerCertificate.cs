@@ -6,22 +6,30 @@ namespace FastSession;
 
 /// <summary>
 /// A borrowed view of the peer's certificate (<c>SSL_get0_peer_certificate</c>): the second get0/get1
-/// ownership pair, generated the same way as <see cref="SslSessionRef"/> and bound to the same epoch.
+/// ownership pair, generated the same way as <see cref="SslSessionRef"/>, bound to the same epoch and read under
+/// the same reader lease on the connection (so a handshake, shutdown, reset or dispose on another thread can never
+/// free the certificate while it is encoded).
 /// </summary>
 [BorrowedView(typeof(SslConnection), "fastsession_shim", UpRefEntryPoint = "FastSessionNative_X509UpRef", OwnedType = typeof(PeerCertificate))]
 public readonly unsafe ref partial struct PeerCertificateRef
 {
     /// <summary>The subject name (<c>X509_NAME_oneline(X509_get_subject_name)</c>).</summary>
-    public string Subject => Alive(CertificateText.Subject(DangerousGetPointer()));
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public string Subject
+    {
+        get
+        {
+            using Lease lease = Enter();
+            return CertificateText.Subject(lease.Pointer);
+        }
+    }
 
     /// <summary>The certificate as DER (<c>i2d_X509</c>).</summary>
-    public byte[] GetRawData() => Alive(CertificateText.Der(DangerousGetPointer()));
-
-    // The owning connection stays reachable until the native read returned (see SslSessionRef.Alive).
-    private T Alive<T>(T value)
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public byte[] GetRawData()
     {
-        GC.KeepAlive(Owner);
-        return value;
+        using Lease lease = Enter();
+        return CertificateText.Der(lease.Pointer);
     }
 }
 

@@ -33,15 +33,8 @@ public sealed unsafe partial class SslConnection
     {
         get
         {
-            bool exit = EnterShared();
-            try
-            {
-                return VerifyNative.SslGetVerifyResult(this);
-            }
-            finally
-            {
-                ExitShared(exit);
-            }
+            using ReaderScope _ = Reader();
+            return VerifyNative.SslGetVerifyResult(this);
         }
     }
 
@@ -57,14 +50,9 @@ public sealed unsafe partial class SslConnection
         {
             byte* buffer = stackalloc byte[256];
             int length;
-            bool exit = EnterShared();
-            try
+            using (Reader())
             {
                 length = ServerNative.SslGetServername(this, buffer, 256);
-            }
-            finally
-            {
-                ExitShared(exit);
             }
             return length > 0 ? Encoding.UTF8.GetString(buffer, length) : null;
         }
@@ -81,30 +69,16 @@ public sealed unsafe partial class SslConnection
     {
         get
         {
-            bool exit = EnterShared();
-            try
-            {
-                return ServerNative.SslGetNumTickets(this);
-            }
-            finally
-            {
-                ExitShared(exit);
-            }
+            using ReaderScope _ = Reader();
+            return ServerNative.SslGetNumTickets(this);
         }
         set
         {
             ArgumentOutOfRangeException.ThrowIfNegative(value);
-            Enter();
-            try
+            using ExclusiveScope _ = Exclusive(Access.Exclusive);
+            if (ServerNative.SslSetNumTickets(this, value) != ShimConstants.Ok)
             {
-                if (ServerNative.SslSetNumTickets(this, value) != ShimConstants.Ok)
-                {
-                    throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_set_num_tickets"));
-                }
-            }
-            finally
-            {
-                Exit();
+                throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_set_num_tickets"));
             }
         }
     }
@@ -123,25 +97,12 @@ public sealed unsafe partial class SslConnection
         {
             throw new InvalidOperationException("SendSessionTicket is for server connections: tickets are sent by servers (SSL_new_session_ticket).");
         }
-        Enter();
-        try
+        if (!IsHandshakeComplete)
         {
-            if (!_handshakeComplete)
-            {
-                throw new InvalidOperationException("SendSessionTicket needs a completed handshake.");
-            }
-            _epoch++;
-            FsIoResult result;
-            fixed (byte* o = output)
-            {
-                ServerNative.SslNewSessionTicket(this, o, output.Length, &result);
-            }
-            return Finish(ref result, "SSL_new_session_ticket");
+            throw new InvalidOperationException("SendSessionTicket needs a completed handshake.");
         }
-        finally
-        {
-            Exit();
-        }
+        QueueSessionTicket();
+        return Handshake(default, output); // SSL_do_handshake writes the queued ticket
     }
 
     /// <summary>
@@ -152,36 +113,8 @@ public sealed unsafe partial class SslConnection
     /// </summary>
     /// <exception cref="InvalidOperationException">Another call is running, or the connection failed earlier.</exception>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
-    public SslIoResult Shutdown(ReadOnlySpan<byte> input, Span<byte> output)
-    {
-        Enter();
-        try
-        {
-            _epoch++;
-            _handshakeStarted = true;
-            FsIoResult result;
-            fixed (byte* i = input)
-            fixed (byte* o = output)
-            {
-                ServerNative.SslShutdownWithInput(this, i, input.Length, o, output.Length, &result);
-            }
-            if (result.Ret >= 0)
-            {
-                _epoch++;
-                if (result.NewSessions > 0)
-                {
-                    DeliverNewSessions();
-                }
-                SslStatus status = result.Ret == 1 ? SslStatus.Closed : SslStatus.Completed;
-                return new SslIoResult(status, result.BytesProduced, result.PendingOutput, 0, result.NewSessions, 0, null);
-            }
-            return Finish(ref result, "TLS shutdown");
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    public SslIoResult Shutdown(ReadOnlySpan<byte> input, Span<byte> output) =>
+        Run(SslOperation.Shutdown, input, default, default, output);
 
     // ---- Hooks the engine calls --------------------------------------------------------------------
 
@@ -189,7 +122,7 @@ public sealed unsafe partial class SslConnection
     /// The handshake stopped at SSL_ERROR_WANT_RETRY_VERIFY: the shim's verify callback recorded OpenSSL's verdict
     /// and paused (a client with <see cref="SslClientOptions.ServerCertificateValidation"/>). Runs the callback here,
     /// outside OpenSSL, hands the verdict to the shim and resumes the handshake, appending its output after what the
-    /// first step produced. The gate is held by the caller (Handshake).
+    /// first step produced. The gate is held by the caller (Run, for Handshake).
     /// </summary>
     internal void ResumePausedVerification(ref FsIoResult result, byte* output, int outputCapacity)
     {
@@ -267,7 +200,7 @@ public sealed unsafe partial class SslConnection
             return result;
         }
         _fault = $"TLS handshake failed: {(IsServer ? "client" : "server")} certificate verification failed: {detail}";
-        return new SslIoResult(SslStatus.Failed, result.BytesWritten, result.PendingOutput, result.PlaintextBytes, result.NewSessions, result.OpenSslError, _fault);
+        return new SslIoResult(result.Operation, SslStatus.Failed, result.OutputBytes, result.PendingOutput, result.PlaintextBytes, result.NewSessions, result.OpenSslError, _fault);
     }
 
     private string? DescribeVerifyError()
@@ -297,14 +230,9 @@ public sealed unsafe partial class SslConnection
     private void ReadVerifyStatus(out int error, out int depth, out int policy)
     {
         int e = 0, d = -1, p = 0;
-        bool exit = EnterShared();
-        try
+        using (Reader())
         {
             VerifyNative.SslGetVerifyStatus(this, &e, &d, &p);
-        }
-        finally
-        {
-            ExitShared(exit);
         }
         error = e;
         depth = d;

@@ -11,21 +11,18 @@ namespace FastSession;
 /// is valid only until the next call that may change the session, which this class tracks as an epoch.
 /// </summary>
 /// <remarks>
-/// Like <c>SslStream</c>, a connection is used by one thread at a time. Engine calls, <see cref="Reset"/>,
-/// <see cref="SetSession"/> and <see cref="Dispose"/> detect overlapping use and throw
-/// <see cref="InvalidOperationException"/> instead of racing inside OpenSSL.
+/// Like <c>SslStream</c>, a connection is driven by one thread at a time: engine calls, <see cref="Reset"/>,
+/// <see cref="SetSession"/> and <see cref="Dispose"/> on a second thread while one runs throw
+/// <see cref="InvalidOperationException"/>. Reads (getters, borrowed views) may run on any thread: each takes a
+/// reader lease that the calls above wait out, so a view never reads freed memory (SslConnection.Gate.cs).
 /// </remarks>
 [ShimHandleOwner]
 public sealed unsafe partial class SslConnection : IDisposable
 {
     private nint _ssl;
-    // Bumped by everything that may change or free SSL's session (S1, S10): every engine call,
-    // SetSession, Reset, Dispose. Borrowed views compare it on every access.
+    // Bumped by every exclusive scope that may change or free SSL's session (S1, S10): engine calls,
+    // SetSession, Reset, Dispose. Borrowed views compare it inside their reader lease on every access.
     private ulong _epoch = 1;
-    // 1 while an engine call, Reset, SetSession or Dispose runs: overlapping use is a caller bug that
-    // would otherwise become a use-after-free inside OpenSSL.
-    private int _busy;
-    private int _busyThread; // managed thread id holding _busy, 0 when free
     private string? _fault;
     private bool _handshakeComplete;
     private bool _handshakeStarted;
@@ -86,15 +83,8 @@ public sealed unsafe partial class SslConnection : IDisposable
     {
         get
         {
-            bool exit = EnterShared();
-            try
-            {
-                return ConnectionNative.SslSessionReused(this) != 0;
-            }
-            finally
-            {
-                ExitShared(exit);
-            }
+            using ReaderScope _ = Reader();
+            return ConnectionNative.SslSessionReused(this) != 0;
         }
     }
 
@@ -103,15 +93,8 @@ public sealed unsafe partial class SslConnection : IDisposable
     {
         get
         {
-            bool exit = EnterShared();
-            try
-            {
-                return _handshakeComplete ? (TlsVersion)ConnectionNative.SslVersion(this) : TlsVersion.None;
-            }
-            finally
-            {
-                ExitShared(exit);
-            }
+            using ReaderScope _ = Reader();
+            return _handshakeComplete ? (TlsVersion)ConnectionNative.SslVersion(this) : TlsVersion.None;
         }
     }
 
@@ -121,37 +104,36 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Whether the peer's close_notify arrived (<c>SSL_get_shutdown</c> &amp; <c>SSL_RECEIVED_SHUTDOWN</c>).</summary>
     public bool ShutdownReceived => (GetShutdownFlags() & 2) != 0;
 
-    /// <summary>Sessions the native ring had to drop because nobody took them (<c>FS_NEW_SESSION_RING_CAPACITY</c> = 8).</summary>
+    /// <summary>
+    /// Sessions the native queue had to drop because <see cref="MaxWaitingSessions"/> were already waiting, since the
+    /// connection was created or reset (<c>FastSessionNative_SslGetDroppedSessionCount</c>). With a
+    /// <see cref="SslContext.SessionEstablished"/> handler the queue is emptied after every engine call, so this stays 0
+    /// unless one peer flight carries more tickets than the bound.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is running an engine call on this connection.</exception>
     public int DroppedSessionCount
     {
         get
         {
-            bool exit = EnterShared();
-            try
-            {
-                return ConnectionNative.SslGetDroppedSessionCount(this);
-            }
-            finally
-            {
-                ExitShared(exit);
-            }
+            using ReaderScope _ = Reader();
+            return ConnectionNative.SslGetDroppedSessionCount(this);
         }
     }
+
+    /// <summary>
+    /// How many captured sessions may wait on one connection (<c>FS_NEW_SESSION_QUEUE_MAX</c>): the queue starts at 8 and
+    /// grows to this bound, so a flight of thousands of TLS 1.3 tickets reaches the application whole (S6, S7).
+    /// </summary>
+    public const int MaxWaitingSessions = ShimConstants.NewSessionQueueMax;
 
     /// <summary>Ciphertext waiting to be sent (the write BIO's pending bytes).</summary>
     public int PendingOutput
     {
         get
         {
-            bool exit = EnterShared();
-            try
-            {
-                return ConnectionNative.SslPendingOutput(this);
-            }
-            finally
-            {
-                ExitShared(exit);
-            }
+            using ReaderScope _ = Reader();
+            return ConnectionNative.SslPendingOutput(this);
         }
     }
 
@@ -175,14 +157,9 @@ public sealed unsafe partial class SslConnection : IDisposable
     {
         byte* buffer = stackalloc byte[256];
         int length;
-        bool exit = EnterShared();
-        try
+        using (Reader())
         {
             length = ConnectionNative.SslGet0AlpnSelected(this, buffer, 256);
-        }
-        finally
-        {
-            ExitShared(exit);
         }
         return length > 0 ? System.Text.Encoding.ASCII.GetString(buffer, length) : null;
     }
@@ -197,7 +174,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     public bool TryBorrowSession(out SslSessionRef session)
     {
-        ThrowIfBusy();
+        // The generated wrapper reads the pointer and the epoch under one reader lease.
         session = SessionNative.SslGet0Session(this);
         return !session.IsEmpty;
     }
@@ -210,16 +187,9 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     public bool TryAcquireSession(out SslSession session)
     {
-        bool exit = EnterShared();
-        try
-        {
-            session = SessionNative.SslGet1Session(this);
-            return !session.IsNone;
-        }
-        finally
-        {
-            ExitShared(exit);
-        }
+        using ReaderScope _ = Reader();
+        session = SessionNative.SslGet1Session(this);
+        return !session.IsNone;
     }
 
     /// <summary>
@@ -244,31 +214,23 @@ public sealed unsafe partial class SslConnection : IDisposable
             // SSL_set_session on a live connection would swap its session (and the peer identity it reports).
             throw new InvalidOperationException("SetSession must be called before the handshake starts; call Reset() to reuse this connection for a new one.");
         }
-        Enter();
-        try
+        using ExclusiveScope _ = Exclusive(Access.ChangesSession);
+        int status = SessionNative.SslSetSession(this, session);
+        // The shim checks both in one transition (context first, then SSL_SESSION_is_resumable); the
+        // reason it queued is replaced by these exceptions, so leave OpenSSL's queue clean.
+        if (status == ShimConstants.ErrWrongContext)
         {
-            _epoch++;
-            int status = SessionNative.SslSetSession(this, session);
-            // The shim checks both in one transition (context first, then SSL_SESSION_is_resumable); the
-            // reason it queued is replaced by these exceptions, so leave OpenSSL's queue clean.
-            if (status == ShimConstants.ErrWrongContext)
-            {
-                ErrorNative.ErrClearError();
-                throw new SslContextMismatchException(session.ContextId, Context.Id);
-            }
-            if (status == ShimConstants.ErrNotResumable)
-            {
-                ErrorNative.ErrClearError();
-                throw new ArgumentException(NotResumableMessage, nameof(session));
-            }
-            if (status != ShimConstants.Ok)
-            {
-                throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_set_session"));
-            }
+            ErrorNative.ErrClearError();
+            throw new SslContextMismatchException(session.ContextId, Context.Id);
         }
-        finally
+        if (status == ShimConstants.ErrNotResumable)
         {
-            Exit();
+            ErrorNative.ErrClearError();
+            throw new ArgumentException(NotResumableMessage, nameof(session));
+        }
+        if (status != ShimConstants.Ok)
+        {
+            throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_set_session"));
         }
     }
 
@@ -280,14 +242,10 @@ public sealed unsafe partial class SslConnection : IDisposable
     {
         nint pointer = 0;
         int count;
-        bool exit = EnterShared();
-        try
+        // Sessions captured before a failure are still the caller's to take.
+        using (Exclusive(Access.Exclusive | Access.WhenFaulted))
         {
             count = ConnectionNative.SslTakeNewSessions(this, &pointer, 1);
-        }
-        finally
-        {
-            ExitShared(exit);
         }
         session = count == 1 ? SslSession.FromOwnedPointer(pointer) : default;
         return count == 1;
@@ -298,7 +256,6 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Borrows the peer's certificate (<c>SSL_get0_peer_certificate</c>); same lifetime rules as <see cref="TryBorrowSession"/>.</summary>
     public bool TryBorrowPeerCertificate(out PeerCertificateRef certificate)
     {
-        ThrowIfBusy();
         certificate = CertificateNative.SslGet0PeerCertificate(this);
         return !certificate.IsEmpty;
     }
@@ -306,151 +263,145 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>Takes an owned reference to the peer's certificate (<c>SSL_get1_peer_certificate</c>).</summary>
     public bool TryAcquirePeerCertificate(out PeerCertificate certificate)
     {
-        bool exit = EnterShared();
-        try
-        {
-            certificate = CertificateNative.SslGet1PeerCertificate(this);
-            return !certificate.IsNone;
-        }
-        finally
-        {
-            ExitShared(exit);
-        }
+        using ReaderScope _ = Reader();
+        certificate = CertificateNative.SslGet1PeerCertificate(this);
+        return !certificate.IsNone;
     }
 
-    // ---- The engine ---------------------------------------------------------------------------
+    // ---- The engine: four public calls, one path (Run), one result mapping (Complete) ---------------
 
     /// <summary>
     /// Runs one handshake flight: feeds <paramref name="input"/> (ciphertext from the peer), calls
     /// <c>SSL_do_handshake</c> and writes what OpenSSL wants sent into <paramref name="output"/>.
     /// </summary>
-    public SslIoResult Handshake(ReadOnlySpan<byte> input, Span<byte> output)
-    {
-        Enter();
-        try
-        {
-            _epoch++; // before the call too: a view read on another thread during it must fail its check
-            _handshakeStarted = true;
-            FsIoResult result;
-            fixed (byte* i = input)
-            fixed (byte* o = output)
-            {
-                ConnectionNative.SslDoHandshake(this, i, input.Length, o, output.Length, &result);
-                if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
-                {
-                    ResumePausedVerification(ref result, o, output.Length); // SslConnection.Security.cs
-                }
-            }
-            if (result.HandshakeDone != 0)
-            {
-                _handshakeComplete = true;
-            }
-            return ExplainFailure(Finish(ref result, "TLS handshake"));
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is using the connection, or it failed earlier.</exception>
+    public SslIoResult Handshake(ReadOnlySpan<byte> input, Span<byte> output) =>
+        Run(SslOperation.Handshake, input, default, default, output);
 
     /// <summary>
     /// Feeds ciphertext and decrypts into <paramref name="plaintext"/> (<c>SSL_read_ex</c>). Post-handshake
     /// messages (TLS 1.3 tickets, key updates) are processed here; their replies go to <paramref name="output"/>.
     /// </summary>
-    public SslIoResult Read(ReadOnlySpan<byte> input, Span<byte> plaintext, Span<byte> output)
-    {
-        Enter();
-        try
-        {
-            _epoch++;
-            _handshakeStarted = true; // SSL_read on a fresh connection starts the handshake implicitly
-            FsIoResult result;
-            fixed (byte* i = input)
-            fixed (byte* p = plaintext)
-            fixed (byte* o = output)
-            {
-                ConnectionNative.SslRead(this, i, input.Length, p, plaintext.Length, o, output.Length, &result);
-            }
-            return Finish(ref result, "TLS read");
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is using the connection, or it failed earlier.</exception>
+    public SslIoResult Read(ReadOnlySpan<byte> input, Span<byte> plaintext, Span<byte> output) =>
+        Run(SslOperation.Read, input, default, plaintext, output);
 
     /// <summary>Encrypts <paramref name="plaintext"/> (<c>SSL_write_ex</c>) into <paramref name="output"/>.</summary>
-    public SslIoResult Write(ReadOnlySpan<byte> plaintext, Span<byte> output)
-    {
-        Enter();
-        try
-        {
-            _epoch++;
-            _handshakeStarted = true; // SSL_write on a fresh connection starts the handshake implicitly
-            FsIoResult result;
-            fixed (byte* p = plaintext)
-            fixed (byte* o = output)
-            {
-                ConnectionNative.SslWrite(this, p, plaintext.Length, o, output.Length, &result);
-            }
-            return Finish(ref result, "TLS write");
-        }
-        finally
-        {
-            Exit();
-        }
-    }
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is using the connection, or it failed earlier.</exception>
+    public SslIoResult Write(ReadOnlySpan<byte> plaintext, Span<byte> output) =>
+        Run(SslOperation.Write, default, plaintext, default, output);
 
     /// <summary>
     /// Sends close_notify (<c>SSL_shutdown</c>). A clean shutdown before <see cref="Dispose"/> keeps the
-    /// session resumable; without it OpenSSL marks the session non-resumable (S8).
+    /// session resumable; without it OpenSSL marks the session non-resumable (S8). 0 (ours sent, the peer's
+    /// not seen yet) is <see cref="SslStatus.Completed"/>; 1 (both close_notify alerts exchanged) is
+    /// <see cref="SslStatus.Closed"/>. Both are a clean close from this side.
     /// </summary>
-    public SslIoResult Shutdown(Span<byte> output)
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Another thread is using the connection, or it failed earlier.</exception>
+    public SslIoResult Shutdown(Span<byte> output) =>
+        Run(SslOperation.Shutdown, default, default, default, output);
+
+    /// <summary>
+    /// Asks for one more TLS 1.3 session ticket (<c>SSL_new_session_ticket</c>), sent by the next
+    /// <see cref="Handshake"/> or <see cref="Write"/> call: a server may hand a client fresh tickets at any time.
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    /// <exception cref="InvalidOperationException">Not a TLS 1.3 server connection after its handshake, or another thread is using it.</exception>
+    public void QueueSessionTicket()
     {
-        Enter();
-        try
+        using ExclusiveScope _ = Exclusive(Access.Exclusive);
+        if (ConnectionNative.SslNewSessionTicket(this) != ShimConstants.Ok)
         {
-            _epoch++;
-            _handshakeStarted = true;
-            FsIoResult result;
-            fixed (byte* o = output)
-            {
-                ConnectionNative.SslShutdown(this, o, output.Length, &result);
-            }
-            if (result.Ret >= 0)
-            {
-                // 0 (sent, peer's not seen yet) and 1 (both) are both a clean close from our side. A second
-                // SSL_shutdown reads pending records, and a TLS 1.3 ticket among them replaces (frees) the
-                // session: views are stale, and the captured tickets are delivered like any other.
-                _epoch++;
-                if (result.NewSessions > 0)
-                {
-                    DeliverNewSessions();
-                }
-                return new SslIoResult(SslStatus.Completed, result.BytesProduced, result.PendingOutput, 0, result.NewSessions, 0, null);
-            }
-            return Finish(ref result, "TLS shutdown");
+            throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_new_session_ticket (a TLS 1.3 server after its handshake)"));
         }
-        finally
+    }
+
+    private SslIoResult Run(SslOperation operation, ReadOnlySpan<byte> input, ReadOnlySpan<byte> plaintextIn, Span<byte> plaintextOut, Span<byte> output)
+    {
+        using ExclusiveScope _ = Exclusive(Access.ChangesSession);
+        // Any engine call starts the handshake (SSL_read/SSL_write implicitly); SetSession is too late after it.
+        _handshakeStarted = true;
+        FsIoResult result;
+        fixed (byte* i = input)
+        fixed (byte* pi = plaintextIn)
+        fixed (byte* po = plaintextOut)
+        fixed (byte* o = output)
         {
-            Exit();
+            switch (operation)
+            {
+                case SslOperation.Handshake:
+                    ConnectionNative.SslDoHandshake(this, i, input.Length, o, output.Length, &result);
+                    if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
+                    {
+                        ResumePausedVerification(ref result, o, output.Length); // SslConnection.Security.cs
+                    }
+                    break;
+                case SslOperation.Read:
+                    ConnectionNative.SslRead(this, i, input.Length, po, plaintextOut.Length, o, output.Length, &result);
+                    break;
+                case SslOperation.Write:
+                    ConnectionNative.SslWrite(this, pi, plaintextIn.Length, o, output.Length, &result);
+                    break;
+                default:
+                    // Shutdown(output) feeds nothing; Shutdown(input, output) feeds the peer's bytes first.
+                    ServerNative.SslShutdownWithInput(this, i, input.Length, o, output.Length, &result);
+                    break;
+            }
         }
+        if (result.HandshakeDone != 0)
+        {
+            _handshakeComplete = true;
+        }
+        SslIoResult mapped = ExplainFailure(Complete(operation, in result)); // verification reasons: SslConnection.Security.cs
+        if (result.NewSessions > 0)
+        {
+            DeliverNewSessions();
+        }
+        return mapped;
+    }
+
+    // The one mapping from the shim's fs_io_result to SslIoResult (and, on failure, the connection's fault).
+    private SslIoResult Complete(SslOperation operation, in FsIoResult result)
+    {
+        SslStatus status = operation == SslOperation.Shutdown && result.Ret >= 0
+            ? (result.Ret == 1 ? SslStatus.Closed : SslStatus.Completed) // 1: both close_notify alerts exchanged
+            : result.Ret > 0
+            ? SslStatus.Completed
+            : result.SslError switch
+            {
+                ShimConstants.SslErrorWantRead or ShimConstants.SslErrorWantWrite => SslStatus.NeedsInput,
+                // Records decrypted before the close_notify in the same batch are the peer's last data: keep them.
+                ShimConstants.SslErrorZeroReturn => SslStatus.Closed,
+                _ => SslStatus.Failed,
+            };
+        ulong code = 0;
+        string? error = null;
+        if (status == SslStatus.Failed)
+        {
+            string? queued = OpenSslError.DrainQueue(out ulong first);
+            code = result.ErrorCode != 0 ? result.ErrorCode : first;
+            error = queued ?? (code != 0 ? OpenSslError.Describe(code) :
+                result.SslError == ShimConstants.SslErrorSyscall ? "the peer closed the transport without close_notify" :
+                result.SslError == ShimConstants.SslErrorWantRetryVerify ? "the handshake paused for ServerCertificateValidation, which runs only in Handshake(): complete the handshake with Handshake() (or FastSslStream) before Read or Write" :
+                $"SSL_get_error = {result.SslError}");
+            _fault = $"{SslIoResult.Describe(operation)} failed: {error}";
+            error = _fault;
+        }
+        return new SslIoResult(operation, status, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, code, error);
     }
 
     /// <summary>Copies ciphertext that did not fit an earlier output buffer. Returns the byte count.</summary>
     public int DrainOutput(Span<byte> output)
     {
-        bool exit = EnterShared();
-        try
+        // Allowed after a failure: the pending output is the alert to send before stopping.
+        using ExclusiveScope _ = Exclusive(Access.Exclusive | Access.WhenFaulted);
+        fixed (byte* o = output)
         {
-            fixed (byte* o = output)
-            {
-                return ConnectionNative.SslDrainOutput(this, o, output.Length);
-            }
-        }
-        finally
-        {
-            ExitShared(exit);
+            return ConnectionNative.SslDrainOutput(this, o, output.Length);
         }
     }
 
@@ -468,67 +419,43 @@ public sealed unsafe partial class SslConnection : IDisposable
     public void Reset(string? serverName = null)
     {
         SslContext.ValidateServerName(serverName, nameof(serverName));
-        Enter(allowFaulted: true);
-        try
+        // NUL-terminated UTF-8 on the stack: reusing a connection for another host allocates nothing.
+        int max = serverName is null ? 0 : System.Text.Encoding.UTF8.GetMaxByteCount(serverName.Length) + 1;
+        Span<byte> name = max <= 1024 ? stackalloc byte[max] : new byte[max];
+        if (serverName is not null)
         {
-            _epoch++;
-            int status;
-            if (serverName is null)
-            {
-                status = ConnectionNative.SslClear(this, null);
-            }
-            else
-            {
-                // NUL-terminated UTF-8 on the stack: reusing a connection for another host allocates nothing.
-                int max = System.Text.Encoding.UTF8.GetMaxByteCount(serverName.Length) + 1;
-                Span<byte> name = max <= 1024 ? stackalloc byte[max] : new byte[max];
-                int length = System.Text.Encoding.UTF8.GetBytes(serverName, name);
-                name[length] = 0;
-                fixed (byte* n = name)
-                {
-                    status = ConnectionNative.SslClear(this, n);
-                }
-            }
-            if (status != ShimConstants.Ok)
-            {
-                _fault = OpenSslError.ReasonOr("SSL_clear");
-                throw new InvalidOperationException(_fault);
-            }
-            ServerName = serverName ?? ServerName;
-            _fault = null;
-            _handshakeComplete = false;
-            _handshakeStarted = false;
+            name[System.Text.Encoding.UTF8.GetBytes(serverName, name)] = 0;
         }
-        finally
+        using ExclusiveScope _ = Exclusive(Access.ChangesSession | Access.WhenFaulted);
+        int status;
+        fixed (byte* n = name)
         {
-            Exit();
+            status = ConnectionNative.SslClear(this, serverName is null ? null : n);
         }
+        if (status != ShimConstants.Ok)
+        {
+            _fault = OpenSslError.ReasonOr("SSL_clear");
+            throw new InvalidOperationException(_fault);
+        }
+        ServerName = serverName ?? ServerName;
+        _fault = null;
+        _handshakeComplete = false;
+        _handshakeStarted = false;
     }
 
     /// <summary>
     /// Frees the <c>SSL</c> (<c>SSL_free</c>) and every session still waiting on it; invalidates borrowed
     /// views (S10). Owned sessions stay valid. Call <see cref="Shutdown(Span{byte})"/> first to keep the session resumable.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Another thread is running an engine call on this connection (readers are waited out).</exception>
     public void Dispose()
     {
-        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        using ExclusiveScope _ = Exclusive(Access.ChangesSession | Access.WhenFaulted | Access.WhenDisposed);
+        nint ssl = Interlocked.Exchange(ref _ssl, 0);
+        if (ssl != 0)
         {
-            throw new InvalidOperationException("SslConnection.Dispose was called while another call on this connection was running; a connection is used by one thread at a time.");
-        }
-        _busyThread = Environment.CurrentManagedThreadId;
-        try
-        {
-            _epoch++;
-            nint ssl = Interlocked.Exchange(ref _ssl, 0);
-            if (ssl != 0)
-            {
-                ConnectionNative.SslFree(ssl);
-                GC.SuppressFinalize(this);
-            }
-        }
-        finally
-        {
-            Exit();
+            ConnectionNative.SslFree(ssl);
+            GC.SuppressFinalize(this);
         }
     }
 
@@ -536,153 +463,53 @@ public sealed unsafe partial class SslConnection : IDisposable
     public override string ToString() =>
         $"SslConnection ({(IsServer ? "server" : "client")}, context #{Context.Id}{(IsDisposed ? ", disposed" : _fault is not null ? ", faulted" : _handshakeComplete ? ", established" : "")})";
 
-    private void Enter(bool allowFaulted = false)
-    {
-        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
-        {
-            throw new InvalidOperationException("Another call on this SslConnection is running; a connection is used by one thread at a time.");
-        }
-        _busyThread = Environment.CurrentManagedThreadId;
-        if (_ssl == 0)
-        {
-            Exit();
-            ThrowDisposed();
-        }
-        if (_fault is not null && !allowFaulted)
-        {
-            Exit();
-            throw new InvalidOperationException($"The connection failed earlier ({_fault}); Reset() or Dispose() it.");
-        }
-    }
-
-    private void Exit()
-    {
-        _busyThread = 0;
-        Volatile.Write(ref _busy, 0);
-    }
-
-    // Read-only access (getters, get0/get1, taking waiting sessions): takes the gate like an engine call,
-    // so it cannot overlap one on another thread or race Dispose; but the thread that already holds the
-    // gate (a SessionEstablished handler running inside an engine call) may read. Returns whether the
-    // caller must release the gate.
-    private bool EnterShared()
-    {
-        if (Interlocked.CompareExchange(ref _busy, 1, 0) == 0)
-        {
-            _busyThread = Environment.CurrentManagedThreadId;
-            if (_ssl == 0)
-            {
-                Exit();
-                ThrowDisposed();
-            }
-            return true;
-        }
-        if (Volatile.Read(ref _busyThread) == Environment.CurrentManagedThreadId)
-        {
-            return false;
-        }
-        throw new InvalidOperationException("Another call on this SslConnection is running; a connection is used by one thread at a time.");
-    }
-
-    private void ExitShared(bool exit)
-    {
-        if (exit)
-        {
-            Exit();
-        }
-    }
-
     private int GetShutdownFlags()
     {
-        bool exit = EnterShared();
-        try
-        {
-            return ConnectionNative.SslGetShutdown(this);
-        }
-        finally
-        {
-            ExitShared(exit);
-        }
+        using ReaderScope _ = Reader();
+        return ConnectionNative.SslGetShutdown(this);
     }
 
-    // The get0 paths stay a plain load (they are the hottest calls): they detect an engine call already
-    // running on another thread; one that starts after this check is caught by the view's epoch check,
-    // because engine calls bump the epoch before entering OpenSSL.
-    private void ThrowIfBusy()
-    {
-        if (Volatile.Read(ref _busy) != 0 && Volatile.Read(ref _busyThread) != Environment.CurrentManagedThreadId)
-        {
-            throw new InvalidOperationException("Another call on this SslConnection is running; a connection is used by one thread at a time.");
-        }
-    }
-
-    private SslIoResult Finish(ref FsIoResult result, string operation)
-    {
-        // The call may have changed or freed the session (handshake, a ticket, an alert): views are stale.
-        _epoch++;
-        if (result.NewSessions > 0)
-        {
-            DeliverNewSessions();
-        }
-        if (result.Ret > 0)
-        {
-            return new SslIoResult(SslStatus.Completed, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, 0, null);
-        }
-        switch (result.SslError)
-        {
-            case ShimConstants.SslErrorWantRead:
-            case ShimConstants.SslErrorWantWrite:
-                return new SslIoResult(SslStatus.NeedsInput, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, 0, null);
-            case ShimConstants.SslErrorZeroReturn:
-                // Records decrypted before the close_notify in the same batch are the peer's last data: keep them.
-                return new SslIoResult(SslStatus.Closed, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, 0, null);
-            default:
-                ulong code = result.ErrorCode;
-                string? queued = OpenSslError.DrainQueue(out ulong first);
-                if (code == 0)
-                {
-                    code = first;
-                }
-                string reason = queued ?? (code != 0 ? OpenSslError.Describe(code) :
-                    result.SslError == ShimConstants.SslErrorSyscall ? "the peer closed the transport without close_notify" : $"SSL_get_error = {result.SslError}");
-                _fault = $"{operation} failed: {reason}";
-                return new SslIoResult(SslStatus.Failed, result.BytesProduced, result.PendingOutput, result.PlaintextBytes, result.NewSessions, code, _fault);
-        }
-    }
-
+    // Runs inside the engine call's exclusive scope, after OpenSSL returned: the handler may read this
+    // connection (same-thread readers pass the gate) but cannot drive it. Drains the native queue in
+    // batches until it is empty, so every captured session reaches the handler (S6, S7).
     private void DeliverNewSessions()
     {
         SessionEstablishedHandler? handler = Context.SessionEstablished;
         if (handler is null)
         {
-            return; // They wait in the native ring for TryTakeNewSession.
+            return; // They wait in the native queue for TryTakeNewSession.
         }
-        nint* sessions = stackalloc nint[ShimConstants.NewSessionRingCapacity];
-        int count = ConnectionNative.SslTakeNewSessions(this, sessions, ShimConstants.NewSessionRingCapacity);
-        int delivered = 0;
-        try
+        const int Batch = 16;
+        nint* sessions = stackalloc nint[Batch];
+        int count;
+        while ((count = ConnectionNative.SslTakeNewSessions(this, sessions, Batch)) > 0)
         {
-            for (; delivered < count; delivered++)
+            int delivered = 0;
+            try
             {
-                SslSession session = SslSession.FromOwnedPointer(sessions[delivered]);
-                sessions[delivered] = 0;
-                handler(this, session);
+                for (; delivered < count; delivered++)
+                {
+                    SslSession session = SslSession.FromOwnedPointer(sessions[delivered]);
+                    sessions[delivered] = 0;
+                    handler(this, session);
+                }
             }
-        }
-        catch (Exception e)
-        {
-            // The engine call already ran (data may have been decrypted into the caller's buffer) but its
-            // result cannot reach the caller past the exception: fault the connection rather than let it
-            // continue with silently lost bytes.
-            _fault = $"the SessionEstablished handler threw {e.GetType().Name}: {e.Message}";
-            throw;
-        }
-        finally
-        {
-            // A throwing handler must not leak the sessions it never saw.
-            for (int i = delivered + 1; i < count; i++)
+            catch (Exception e)
             {
-                SslSession.FromOwnedPointer(sessions[i]).Dispose();
+                // The engine call already ran (data may have been decrypted into the caller's buffer) but its
+                // result cannot reach the caller past the exception: fault the connection rather than let it
+                // continue with silently lost bytes.
+                _fault = $"the SessionEstablished handler threw {e.GetType().Name}: {e.Message}";
+                throw;
+            }
+            finally
+            {
+                // A throwing handler must not leak the sessions of this batch it never saw; later ones
+                // stay in the queue and go with Reset/Dispose.
+                for (int i = delivered + 1; i < count; i++)
+                {
+                    SslSession.FromOwnedPointer(sessions[i]).Dispose();
+                }
             }
         }
     }

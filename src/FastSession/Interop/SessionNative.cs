@@ -94,6 +94,9 @@ internal static unsafe partial class ConnectionNative
     [ShimImport("FastSessionNative_SslTakeNewSessions")]
     internal static partial int SslTakeNewSessions(SslConnection connection, nint* sessions, int capacity);
 
+    [ShimImport("FastSessionNative_SslNewSessionTicket")]
+    internal static partial int SslNewSessionTicket(SslConnection connection);
+
     [ShimImport("FastSessionNative_SslGetDroppedSessionCount", Trivial = true)]
     internal static partial int SslGetDroppedSessionCount(SslConnection connection);
 

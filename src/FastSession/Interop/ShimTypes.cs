@@ -25,6 +25,7 @@ internal static class ShimConstants
     internal const int SslErrorWantRetryVerify = 12; // FS_SSL_ERROR_WANT_RETRY_VERIFY (verify.c asserts it)
 
     internal const int NewSessionRingCapacity = 8;
+    internal const int NewSessionQueueMax = 65536;
     internal const int SessionIdMax = 32;
     internal const int CipherNameMax = 64;
     internal const int SniMax = 256;

@@ -65,8 +65,6 @@ internal static unsafe partial class ServerNative
     [ShimImport("FastSessionNative_SslCtxRemoveSession")]
     internal static partial int SslCtxRemoveSession(SslContext context, SslSession session);
 
-    [ShimImport("FastSessionNative_SslNewSessionTicket")]
-    internal static partial int SslNewSessionTicket(SslConnection connection, byte* output, int outputCapacity, FsIoResult* result);
 
     [ShimImport("FastSessionNative_SslShutdownWithInput")]
     internal static partial int SslShutdownWithInput(SslConnection connection, byte* input, int inputLength, byte* output, int outputCapacity, FsIoResult* result);

@@ -83,18 +83,30 @@ public readonly unsafe partial struct SslSession
         }
     }
 
-    /// <summary>Sets the session's start time (<c>SSL_SESSION_set_time</c>), e.g. to age it in tests.</summary>
+    /// <summary>
+    /// Sets the session's start time (<c>SSL_SESSION_set_time</c>), e.g. to age it in tests. Safe while the context whose
+    /// cache holds the session is disposed on another thread: the shim runs it under its session-owner guard.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="time"/> is before 1970-01-01 (OpenSSL keeps Unix seconds).</exception>
+    /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
+    /// <exception cref="InvalidOperationException">OpenSSL refused the time.</exception>
     public void SetTime(DateTimeOffset time)
     {
-        if (SessionNative.SslSessionSetTime(this, time.ToUnixTimeSeconds()) != 1)
+        long seconds = time.ToUnixTimeSeconds();
+        ArgumentOutOfRangeException.ThrowIfNegative(seconds, nameof(time));
+        if (SessionNative.SslSessionSetTime(this, seconds) != 1)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_SESSION_set_time"));
         }
     }
 
-    /// <summary>Sets the session's lifetime (<c>SSL_SESSION_set_timeout</c>).</summary>
+    /// <summary>Sets the session's lifetime (<c>SSL_SESSION_set_timeout</c>); guarded like <see cref="SetTime"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
+    /// <exception cref="InvalidOperationException">OpenSSL refused the timeout.</exception>
     public void SetTimeout(TimeSpan timeout)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
         if (SessionNative.SslSessionSetTimeout(this, (long)timeout.TotalSeconds) != 1)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_SESSION_set_timeout"));
@@ -152,9 +164,11 @@ public readonly unsafe partial struct SslSession
     /// Trailing bytes are rejected.
     /// </summary>
     /// <exception cref="SslSessionFormatException">The bytes are not one valid session.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="context"/> was disposed: nothing could resume with the session.</exception>
     public static SslSession FromDer(ReadOnlySpan<byte> der, SslContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        ObjectDisposedException.ThrowIf(context.IsDisposed, context);
         if (der.IsEmpty)
         {
             throw new SslSessionFormatException("The session DER is empty.");
@@ -178,10 +192,12 @@ public readonly unsafe partial struct SslSession
     /// as written by <c>openssl s_client -sess_out</c>, and binds it to <paramref name="context"/>.
     /// </summary>
     /// <exception cref="SslSessionFormatException">No valid session block was found.</exception>
+    /// <exception cref="ObjectDisposedException"><paramref name="context"/> was disposed.</exception>
     public static SslSession FromPem(string pem, SslContext context)
     {
         ArgumentNullException.ThrowIfNull(pem);
         ArgumentNullException.ThrowIfNull(context);
+        ObjectDisposedException.ThrowIf(context.IsDisposed, context);
         byte[] bytes = Encoding.UTF8.GetBytes(pem);
         if (bytes.Length == 0)
         {
@@ -205,7 +221,13 @@ public readonly unsafe partial struct SslSession
     /// Copies this session into <paramref name="context"/> through DER — the explicit re-bind that S12 requires
     /// instead of sharing one <c>SSL_SESSION</c> between two <c>SSL_CTX</c>s. The copy is a new owned session.
     /// </summary>
-    public SslSession RebindTo(SslContext context) => FromDer(ToDer(), context);
+    /// <exception cref="ObjectDisposedException">This session or <paramref name="context"/> was disposed.</exception>
+    public SslSession RebindTo(SslContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ObjectDisposedException.ThrowIf(context.IsDisposed, context);
+        return FromDer(ToDer(), context);
+    }
 
     private delegate int TextWriter(SslSession session, byte* buffer, int capacity, int* needed);
 

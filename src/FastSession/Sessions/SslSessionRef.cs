@@ -7,57 +7,96 @@ namespace FastSession;
 /// <summary>
 /// A borrowed view of a connection's current <c>SSL_SESSION</c>, as returned by <c>SSL_get0_session</c>:
 /// no reference is taken. Being a <c>ref struct</c> it cannot be stored on the heap, boxed, captured or held
-/// across <c>await</c>; every accessor checks the connection's session epoch, so a view used after the
-/// session changed, or after <c>SSL_clear</c>/<c>SSL_free</c>, throws <see cref="InvalidOperationException"/>
-/// instead of reading freed memory (S1, S10). <see cref="ToOwned"/> takes a reference (<c>SSL_SESSION_up_ref</c>).
+/// across <c>await</c>. Every accessor takes a reader lease on the connection and checks the session epoch inside
+/// it, so a view used after the session changed, or after <c>SSL_clear</c>/<c>SSL_free</c>, throws
+/// <see cref="InvalidOperationException"/> instead of reading freed memory (S1, S10), and no call on another thread can
+/// free the session while an accessor reads it (see SslConnection.Gate.cs). <see cref="ToOwned"/> takes a reference
+/// (<c>SSL_SESSION_up_ref</c>).
 /// </summary>
-/// <remarks>The fields, the epoch check, <c>ToOwned</c> and <c>ToString</c> are generated (FastSession.Generators).</remarks>
+/// <remarks>The fields, the lease (<c>Enter</c>), <c>ToOwned</c> and <c>ToString</c> are generated (FastSession.Generators).</remarks>
 [BorrowedView(typeof(SslConnection), "fastsession_shim", UpRefEntryPoint = "FastSessionNative_SslSessionUpRef", OwnedType = typeof(SslSession))]
 public readonly unsafe ref partial struct SslSessionRef
 {
     /// <summary>Whether the session can resume a connection (<c>SSL_SESSION_is_resumable</c>, S5).</summary>
-    public bool IsResumable => Alive(SessionNative.SslSessionIsResumable(DangerousGetPointer()) != 0);
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public bool IsResumable
+    {
+        get
+        {
+            using Lease lease = Enter();
+            return SessionNative.SslSessionIsResumable(lease.Pointer) != 0;
+        }
+    }
 
     /// <summary>The session's protocol (<c>SSL_SESSION_get_protocol_version</c>).</summary>
-    public TlsVersion Protocol => Alive((TlsVersion)SessionNative.SslSessionGetProtocolVersion(DangerousGetPointer()));
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public TlsVersion Protocol
+    {
+        get
+        {
+            using Lease lease = Enter();
+            return (TlsVersion)SessionNative.SslSessionGetProtocolVersion(lease.Pointer);
+        }
+    }
 
     /// <summary>When the session was established (<c>SSL_SESSION_get_time</c>).</summary>
-    public DateTimeOffset Time => SslSessionInfo.UnixSeconds(Alive(SessionNative.SslSessionGetTime(DangerousGetPointer())));
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public DateTimeOffset Time
+    {
+        get
+        {
+            using Lease lease = Enter();
+            return SslSessionInfo.UnixSeconds(SessionNative.SslSessionGetTime(lease.Pointer));
+        }
+    }
 
     /// <summary>The session's lifetime (<c>SSL_SESSION_get_timeout</c>).</summary>
-    public TimeSpan Timeout => SslSessionInfo.Seconds(Alive(SessionNative.SslSessionGetTimeout(DangerousGetPointer())));
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public TimeSpan Timeout
+    {
+        get
+        {
+            using Lease lease = Enter();
+            return SslSessionInfo.Seconds(SessionNative.SslSessionGetTimeout(lease.Pointer));
+        }
+    }
 
     /// <summary>The session id (<c>SSL_SESSION_get_id</c>), by value.</summary>
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
     public SslSessionId Id
     {
         get
         {
             byte* buffer = stackalloc byte[ShimConstants.SessionIdMax];
-            int length = Alive(SessionNative.SslSessionGetId(DangerousGetPointer(), buffer, ShimConstants.SessionIdMax));
+            int length;
+            using (Lease lease = Enter())
+            {
+                length = SessionNative.SslSessionGetId(lease.Pointer, buffer, ShimConstants.SessionIdMax);
+            }
             return new SslSessionId(new ReadOnlySpan<byte>(buffer, Math.Clamp(length, 0, ShimConstants.SessionIdMax)));
         }
     }
 
     /// <summary>Id of the context the session is bound to (0 while unbound).</summary>
-    public ulong ContextId => Alive(SessionNative.SslSessionGetContextId(DangerousGetPointer()));
-
-    /// <summary>Fills <paramref name="info"/> with every session field in one native call (<c>fs_session_info</c>).</summary>
-    public void GetInfo(out SslSessionInfo info)
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public ulong ContextId
     {
-        nint pointer = DangerousGetPointer();
-        Unsafe.SkipInit(out info);
-        fixed (SslSessionInfo* p = &info)
+        get
         {
-            SessionNative.SslSessionGetInfo(pointer, p);
+            using Lease lease = Enter();
+            return SessionNative.SslSessionGetContextId(lease.Pointer);
         }
-        GC.KeepAlive(Owner);
     }
 
-    // Keeps the owning connection reachable until the native call that produced value returned: a
-    // connection dropped without Dispose must not be finalized (SSL_free) while its session is read.
-    private T Alive<T>(T value)
+    /// <summary>Fills <paramref name="info"/> with every session field in one native call (<c>fs_session_info</c>).</summary>
+    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    public void GetInfo(out SslSessionInfo info)
     {
-        GC.KeepAlive(Owner);
-        return value;
+        Unsafe.SkipInit(out info);
+        using Lease lease = Enter();
+        fixed (SslSessionInfo* p = &info)
+        {
+            SessionNative.SslSessionGetInfo(lease.Pointer, p);
+        }
     }
 }

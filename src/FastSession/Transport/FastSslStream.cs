@@ -58,7 +58,6 @@ public sealed class FastSslStream : Stream
     private SslProtocolException? _readFailure;
     private int _operations;
     private int _sessionsReceived;
-    private int _ringCount;
 
     /// <summary>Wraps <paramref name="innerStream"/>, which is disposed with this stream unless <paramref name="leaveInnerStreamOpen"/>.</summary>
     public FastSslStream(Stream innerStream, bool leaveInnerStreamOpen = false)
@@ -750,25 +749,10 @@ public sealed class FastSslStream : Stream
 
     private void CountSessions(in SslIoResult result)
     {
-        if (result.NewSessions == 0 && _ringCount == 0)
+        // NewSessions counts the sessions established during that call (handler or not).
+        if (result.NewSessions > 0)
         {
-            return;
-        }
-        if (_connection!.Context.SessionEstablished is not null)
-        {
-            // The handler took every session the call established.
             Interlocked.Add(ref _sessionsReceived, result.NewSessions);
-            _ringCount = 0;
-        }
-        else
-        {
-            // Sessions wait in the connection's ring; NewSessions is the ring's count after the call.
-            int added = result.NewSessions - _ringCount;
-            if (added > 0)
-            {
-                Interlocked.Add(ref _sessionsReceived, added);
-            }
-            _ringCount = result.NewSessions;
         }
     }
 

@@ -132,8 +132,8 @@ public sealed class SslMemoryPipe
         }
         if (result.PendingOutput > 0)
         {
-            throw new InvalidOperationException($"A TLS flight of more than the pipe's buffer was produced ({result.BytesWritten + result.PendingOutput} bytes); use a larger SslMemoryPipe buffer.");
+            throw new InvalidOperationException($"A TLS flight of more than the pipe's buffer was produced ({result.OutputBytes + result.PendingOutput} bytes); use a larger SslMemoryPipe buffer.");
         }
-        return result.BytesWritten;
+        return result.OutputBytes;
     }
 }

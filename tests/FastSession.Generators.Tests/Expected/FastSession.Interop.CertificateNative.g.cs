@@ -9,9 +9,17 @@ namespace FastSession.Interop
         internal static partial global::FastSession.PeerCertificateRef Get0PeerCertificate(global::FastSession.SslConnection ssl)
         {
             global::System.ArgumentNullException.ThrowIfNull(ssl);
-            nint __result = __PInvoke_FastSessionNative_SslGet0PeerCertificate(ssl.NativeHandle);
-            global::System.GC.KeepAlive(ssl);
-            return new global::FastSession.PeerCertificateRef(ssl, __result);
+            int __reader_lease = ssl.EnterReader();
+            try
+            {
+                nint __result = __PInvoke_FastSessionNative_SslGet0PeerCertificate(ssl.NativeHandle);
+                global::System.GC.KeepAlive(ssl);
+                return new global::FastSession.PeerCertificateRef(ssl, __result);
+            }
+            finally
+            {
+                ssl.ExitReader(__reader_lease);
+            }
         }
 
         // FastSessionNative_SslGet1PeerCertificate in fastsession_shim
@@ -26,10 +34,16 @@ namespace FastSession.Interop
         // FastSessionNative_X509GetSubjectName in fastsession_shim (trivial: no GC transition)
         internal static partial int GetSubjectName(global::FastSession.PeerCertificateRef certificate, byte* buffer, int capacity)
         {
-            nint __certificate_pointer = certificate.DangerousGetPointer();
-            int __result = __PInvoke_FastSessionNative_X509GetSubjectName(__certificate_pointer, buffer, capacity);
-            global::System.GC.KeepAlive(certificate.Owner);
-            return __result;
+            global::FastSession.PeerCertificateRef.Lease __certificate_lease = certificate.Enter();
+            try
+            {
+                int __result = __PInvoke_FastSessionNative_X509GetSubjectName(__certificate_lease.Pointer, buffer, capacity);
+                return __result;
+            }
+            finally
+            {
+                __certificate_lease.Dispose();
+            }
         }
 
         // FastSessionNative_I2dX509 in fastsession_shim

@@ -9,9 +9,17 @@ namespace FastSession.Interop
         internal static partial global::FastSession.SslSessionRef Get0Session(global::FastSession.SslConnection ssl)
         {
             global::System.ArgumentNullException.ThrowIfNull(ssl);
-            nint __result = __PInvoke_FastSessionNative_SslGet0Session(ssl.NativeHandle);
-            global::System.GC.KeepAlive(ssl);
-            return new global::FastSession.SslSessionRef(ssl, __result);
+            int __reader_lease = ssl.EnterReader();
+            try
+            {
+                nint __result = __PInvoke_FastSessionNative_SslGet0Session(ssl.NativeHandle);
+                global::System.GC.KeepAlive(ssl);
+                return new global::FastSession.SslSessionRef(ssl, __result);
+            }
+            finally
+            {
+                ssl.ExitReader(__reader_lease);
+            }
         }
 
         // FastSessionNative_SslGet1Session in fastsession_shim
@@ -41,19 +49,31 @@ namespace FastSession.Interop
         // FastSessionNative_SslSessionIsResumable in fastsession_shim (trivial: no GC transition)
         internal static partial int SessionIsResumable(global::FastSession.SslSessionRef session)
         {
-            nint __session_pointer = session.DangerousGetPointer();
-            int __result = __PInvoke_FastSessionNative_SslSessionIsResumable(__session_pointer);
-            global::System.GC.KeepAlive(session.Owner);
-            return __result;
+            global::FastSession.SslSessionRef.Lease __session_lease = session.Enter();
+            try
+            {
+                int __result = __PInvoke_FastSessionNative_SslSessionIsResumable(__session_lease.Pointer);
+                return __result;
+            }
+            finally
+            {
+                __session_lease.Dispose();
+            }
         }
 
         // FastSessionNative_SslSessionGetInfo in fastsession_shim (trivial: no GC transition)
         internal static partial int SessionGetInfo(global::FastSession.SslSessionRef session, global::FastSession.Interop.FsSessionInfo* info)
         {
-            nint __session_pointer = session.DangerousGetPointer();
-            int __result = __PInvoke_FastSessionNative_SslSessionGetInfo(__session_pointer, info);
-            global::System.GC.KeepAlive(session.Owner);
-            return __result;
+            global::FastSession.SslSessionRef.Lease __session_lease = session.Enter();
+            try
+            {
+                int __result = __PInvoke_FastSessionNative_SslSessionGetInfo(__session_lease.Pointer, info);
+                return __result;
+            }
+            finally
+            {
+                __session_lease.Dispose();
+            }
         }
 
         // FastSessionNative_SslSessionGetId in fastsession_shim (trivial: no GC transition)

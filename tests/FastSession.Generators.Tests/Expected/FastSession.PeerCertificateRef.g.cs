@@ -27,28 +27,65 @@ namespace FastSession
         /// <summary>True when the view holds a pointer and its owner has not moved to another epoch (changed session, reset, disposed) since it was borrowed.</summary>
         public bool IsValid => _pointer != 0 && _owner is not null && _owner.Epoch == _epoch;
 
-        /// <summary>The borrowed pointer, after the epoch check. Throws <see cref="global::System.InvalidOperationException"/> when the view is empty or stale.</summary>
-        internal nint DangerousGetPointer()
+        /// <summary>
+        /// Takes a reader lease on the owner, then checks the epoch inside it: while the lease is held no call that may free
+        /// the borrowed object (an engine call, a session change, reset, dispose) can run on any thread. Throws
+        /// <see cref="global::System.InvalidOperationException"/> when the view is empty or stale, or the owner is in use on another thread.
+        /// </summary>
+        internal Lease Enter()
         {
-            if (_pointer == 0 || _owner is null || _owner.Epoch != _epoch)
+            if (_pointer == 0 || _owner is null)
             {
-                ThrowInvalid(_pointer == 0);
+                ThrowInvalid(empty: true);
             }
 
-            return _pointer;
+            int lease = _owner.EnterReader();
+            if (_owner.Epoch != _epoch)
+            {
+                _owner.ExitReader(lease);
+                ThrowInvalid(empty: false);
+            }
+
+            return new Lease(_owner, _pointer, lease);
         }
 
-        /// <summary>Takes a native reference (<c>FastSessionNative_X509UpRef</c>) and returns it as an owned handle the caller must dispose. Throws <see cref="global::System.InvalidOperationException"/> when the view is empty or stale.</summary>
-        public global::FastSession.PeerCertificate ToOwned()
+        /// <summary>A reader lease on the view's owner (do not copy, store or return it; dispose it once, with <c>using</c>).</summary>
+        internal readonly ref struct Lease
         {
-            nint pointer = DangerousGetPointer();
-            if (__PInvoke_FastSessionNative_X509UpRef(pointer) == 0)
+            private readonly global::FastSession.SslConnection _owner;
+            private readonly int _lease;
+
+            internal Lease(global::FastSession.SslConnection owner, nint pointer, int lease)
             {
-                throw new global::System.InvalidOperationException("FastSessionNative_X509UpRef failed.");
+                _owner = owner;
+                Pointer = pointer;
+                _lease = lease;
             }
 
-            global::System.GC.KeepAlive(_owner);
-            return global::FastSession.PeerCertificate.FromOwnedPointer(pointer);
+            /// <summary>The borrowed pointer, valid until <see cref="Dispose"/>.</summary>
+            internal nint Pointer { get; }
+
+            /// <summary>Releases the reader lease.</summary>
+            public void Dispose() => _owner.ExitReader(_lease);
+        }
+
+        /// <summary>Takes a native reference (<c>FastSessionNative_X509UpRef</c>), under the reader lease, and returns it as an owned handle the caller must dispose. Throws <see cref="global::System.InvalidOperationException"/> when the view is empty or stale.</summary>
+        public global::FastSession.PeerCertificate ToOwned()
+        {
+            Lease lease = Enter();
+            try
+            {
+                if (__PInvoke_FastSessionNative_X509UpRef(lease.Pointer) == 0)
+                {
+                    throw new global::System.InvalidOperationException("FastSessionNative_X509UpRef failed.");
+                }
+
+                return global::FastSession.PeerCertificate.FromOwnedPointer(lease.Pointer);
+            }
+            finally
+            {
+                lease.Dispose();
+            }
         }
 
         /// <summary>"PeerCertificateRef(0x…, valid|stale|empty)".</summary>

@@ -32,6 +32,27 @@ namespace FastSession
 
         internal ulong Epoch => _epoch;
 
+        private int _readers;
+
+        /// <summary>The reader lease views take (a counter here; the library's gate also excludes writers).</summary>
+        internal int EnterReader()
+        {
+            System.Threading.Interlocked.Increment(ref _readers);
+            return 1;
+        }
+
+        /// <summary>Releases a reader lease.</summary>
+        internal void ExitReader(int lease)
+        {
+            if (lease != 0)
+            {
+                System.Threading.Interlocked.Decrement(ref _readers);
+            }
+        }
+
+        /// <summary>Leases currently held (for the runtime tests).</summary>
+        internal int Readers => _readers;
+
         /// <summary>SSL_clear: borrowed views taken before become stale.</summary>
         public void Reset() => _epoch++;
 

@@ -20,8 +20,8 @@ public sealed class EngineTests : LiveObjectTest
         using SslConnection s = server.CreateConnection();
         _pipe.Handshake(c, s);
         byte[] wire = new byte[4096];
-        int length = s.Write("hello"u8, wire).BytesWritten;
-        length += s.Shutdown(wire.AsSpan(length)).BytesWritten;
+        int length = s.Write("hello"u8, wire).OutputBytes;
+        length += s.Shutdown(wire.AsSpan(length)).OutputBytes;
         byte[] plaintext = new byte[64];
 
         SslIoResult r = c.Read(wire.AsSpan(0, length), plaintext, new byte[4096]);
@@ -42,7 +42,7 @@ public sealed class EngineTests : LiveObjectTest
         SslIoResult r = c.Handshake(default, new byte[10]);
 
         Assert.Equal(SslStatus.NeedsInput, r.Status);
-        Assert.Equal(10, r.BytesWritten);
+        Assert.Equal(10, r.OutputBytes);
         Assert.True(r.PendingOutput > 0);
         Assert.Equal(r.PendingOutput, c.PendingOutput);
         byte[] rest = new byte[r.PendingOutput];

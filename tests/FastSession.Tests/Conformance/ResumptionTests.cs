@@ -66,9 +66,9 @@ public sealed class ResumptionTests : LiveObjectTest
         // Drive the handshake by hand and stop as soon as the client finishes: the server's tickets are
         // still in flight, so the client's session is the ticket-less one the manual page warns about.
         SslIoResult r = c.Handshake(default, toServer);
-        int toServerLength = r.BytesWritten;
+        int toServerLength = r.OutputBytes;
         r = s.Handshake(toServer.AsSpan(0, toServerLength), toClient);
-        r = c.Handshake(toClient.AsSpan(0, r.BytesWritten), toServer);
+        r = c.Handshake(toClient.AsSpan(0, r.OutputBytes), toServer);
         Assert.True(r.IsCompleted);
 
         Assert.True(c.TryAcquireSession(out SslSession early));
@@ -84,9 +84,9 @@ public sealed class ResumptionTests : LiveObjectTest
 
         // Once the server's Finished processing sends the tickets and the client reads them, the
         // sessions it captures are resumable.
-        r = s.Handshake(toServer.AsSpan(0, r.BytesWritten), toClient);
+        r = s.Handshake(toServer.AsSpan(0, r.OutputBytes), toClient);
         Assert.True(r.IsCompleted);
-        r = c.Read(toClient.AsSpan(0, r.BytesWritten), new byte[256], toServer);
+        r = c.Read(toClient.AsSpan(0, r.OutputBytes), new byte[256], toServer);
         Assert.True(c.TryTakeNewSession(out SslSession ticket));
         using (ticket)
         {

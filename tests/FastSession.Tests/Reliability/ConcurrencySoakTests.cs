@@ -472,9 +472,9 @@ public sealed class ConcurrencySoakTests : LiveObjectTest
             byte[] output = new byte[16 * 1024];
             SslIoResult hello = connection.Handshake(default, output);
             Assert.Equal(SslStatus.NeedsInput, hello.Status);
-            int send = random.Next(3) == 0 ? hello.BytesWritten : random.Next(1, hello.BytesWritten);
+            int send = random.Next(3) == 0 ? hello.OutputBytes : random.Next(1, hello.OutputBytes);
             await socket.SendAsync(output.AsMemory(0, send), SocketFlags.None, timeout.Token);
-            if (send == hello.BytesWritten)
+            if (send == hello.OutputBytes)
             {
                 // Let the server answer, then vanish in the middle of its flight.
                 _ = await socket.ReceiveAsync(output.AsMemory(0, 100), SocketFlags.None, timeout.Token);
@@ -550,10 +550,10 @@ public sealed class ConcurrencySoakTests : LiveObjectTest
                             using SslConnection c = client.CreateConnection("localhost");
                             using SslConnection s = server.CreateConnection();
                             SslIoResult r = c.Handshake(default, toServer);
-                            SslIoResult sr = s.Handshake(toServer.AsSpan(0, random.Next(1, r.BytesWritten + 1)), toClient);
-                            if (sr.BytesWritten > 1)
+                            SslIoResult sr = s.Handshake(toServer.AsSpan(0, random.Next(1, r.OutputBytes + 1)), toClient);
+                            if (sr.OutputBytes > 1)
                             {
-                                c.Handshake(toClient.AsSpan(0, random.Next(1, sr.BytesWritten)), toServer);
+                                c.Handshake(toClient.AsSpan(0, random.Next(1, sr.OutputBytes)), toServer);
                             }
                             continue;
                         }
@@ -566,7 +566,7 @@ public sealed class ConcurrencySoakTests : LiveObjectTest
                             using SslConnection s = server.CreateConnection();
                             pipe.Handshake(c, s);
                             SslIoResult w = c.Write(data, toServer);
-                            SslIoResult rr = s.Read(toServer.AsSpan(0, random.Next(1, w.BytesWritten)), plain, toClient);
+                            SslIoResult rr = s.Read(toServer.AsSpan(0, random.Next(1, w.OutputBytes)), plain, toClient);
                             if (rr.Status != SslStatus.NeedsInput)
                             {
                                 Error($"memory: a partial record read gave {rr.Status}");

@@ -26,7 +26,7 @@ public sealed class ImplicitHandshakeReviewTests : LiveObjectTest
 
         SslIoResult r = c.Write("early"u8, output);   // runs SSL_connect implicitly: the ClientHello is out
         Assert.Equal(SslStatus.NeedsInput, r.Status);
-        Assert.True(r.BytesWritten > 0, "the implicit handshake should have produced a ClientHello");
+        Assert.True(r.OutputBytes > 0, "the implicit handshake should have produced a ClientHello");
 
         Assert.Throws<InvalidOperationException>(() => c.SetSession(session));
     }

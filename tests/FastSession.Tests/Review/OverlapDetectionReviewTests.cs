@@ -1,5 +1,4 @@
 using System;
-using System.Threading.Tasks;
 using FastSession.Tests.Infrastructure;
 using Xunit;
 
@@ -32,8 +31,9 @@ public sealed class OverlapDetectionReviewTests : LiveObjectTest
         client.SessionEstablished = (connection, session) =>
         {
             session.Dispose();
-            // Another thread, while this connection's Read is still running.
-            Task.Run(() =>
+            // Another thread, while this connection's Read is still running (a dedicated thread: Task.Run(...).Wait()
+            // may inline the task on this very thread, where reading the connection inside its handler is allowed).
+            RunOnAnotherThread(() =>
             {
                 disposeOutcome = Record.Exception(connection.Dispose);
                 acquireOutcome = Record.Exception(() =>
@@ -41,7 +41,7 @@ public sealed class OverlapDetectionReviewTests : LiveObjectTest
                     acquired = connection.TryAcquireSession(out SslSession other);
                     other.Dispose();
                 });
-            }).Wait();
+            });
         };
         using SslConnection c = client.CreateConnection("localhost");
         using SslConnection s = server.CreateConnection();
@@ -52,5 +52,12 @@ public sealed class OverlapDetectionReviewTests : LiveObjectTest
         Assert.True(acquireOutcome is InvalidOperationException,  // … but not for the session accessors
             $"TryAcquireSession ran inside another thread's engine call (returned {acquired}, threw {acquireOutcome?.GetType().Name ?? "nothing"})");
         _pipe.Shutdown(c, s);
+    }
+
+    private static void RunOnAnotherThread(Action action)
+    {
+        var thread = new System.Threading.Thread(() => action());
+        thread.Start();
+        thread.Join();
     }
 }

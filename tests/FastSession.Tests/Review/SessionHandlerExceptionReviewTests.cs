@@ -69,11 +69,11 @@ public sealed class SessionHandlerExceptionReviewTests : LiveObjectTest
         byte[] toClient = new byte[64 * 1024];
         byte[] plaintext = new byte[1024];
 
-        int n = c.Handshake(default, toServer).BytesWritten;
-        int m = s.Handshake(toServer.AsSpan(0, n), toClient).BytesWritten;
-        n = c.Handshake(toClient.AsSpan(0, m), toServer).BytesWritten;
-        m = s.Handshake(toServer.AsSpan(0, n), toClient).BytesWritten;         // the ticket
-        m += s.Write("hello"u8, toClient.AsSpan(m)).BytesWritten;              // + application data, same flight
+        int n = c.Handshake(default, toServer).OutputBytes;
+        int m = s.Handshake(toServer.AsSpan(0, n), toClient).OutputBytes;
+        n = c.Handshake(toClient.AsSpan(0, m), toServer).OutputBytes;
+        m = s.Handshake(toServer.AsSpan(0, n), toClient).OutputBytes;         // the ticket
+        m += s.Write("hello"u8, toClient.AsSpan(m)).OutputBytes;              // + application data, same flight
 
         Exception? thrown = Record.Exception(() => c.Read(toClient.AsSpan(0, m), plaintext, toServer));
         Assert.NotNull(thrown);
