@@ -170,6 +170,10 @@ public sealed partial class FastSslStream
         {
             ThrowIfExceptional();
             int read = _readClosed ? 0 : await PumpAsync<TIOAdapter>(EngineStep.Read, buffer, minimumSessions, deadline, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                ThrowIfNotAuthenticated(); // an end that Dispose caused is not the peer's
+            }
             return deadline == 0 ? read : SessionsReceived;
         }
         catch (Exception e)
@@ -530,6 +534,8 @@ public sealed partial class FastSslStream
     {
         if (Interlocked.Exchange(ref nested, 1) != 0)
         {
+            // Dispose's close_notify holds the write guard: the stream is going, not misused.
+            ObjectDisposedException.ThrowIf(_disposed != 0, this);
             throw new NotSupportedException($"A {kind} is already running on this FastSslStream; like SslStream, it allows one read and one write at a time.");
         }
         if (!TryAddReference())

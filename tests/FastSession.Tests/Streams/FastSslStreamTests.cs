@@ -343,38 +343,6 @@ public sealed class FastSslStreamTests : LiveObjectTest
         }
     }
 
-    [Fact]
-    public async Task Tls12_CleanShutdownKeepsTheSessionResumable_DisposingWithoutItDoesNot()
-    {
-        using SslContext serverContext = Tls.Server(TlsVersion.Tls12);
-        using SslContext clientContext = Tls.Client(TlsVersion.Tls12);
-        SslSession clean, aborted;
-        (FastSslStream client, FastSslStream server) = await HandshakeAsync(clientContext, serverContext);
-        await using (server)
-        {
-            await using (client)
-            {
-                Assert.True(client.Connection.TryAcquireSession(out clean));
-                await CloseCleanlyAsync(client, server);
-            }
-        }
-        (client, server) = await HandshakeAsync(clientContext, serverContext);
-        await using (server)
-        {
-            await using (client)
-            {
-                Assert.True(client.Connection.TryAcquireSession(out aborted));
-                // No ShutdownAsync: SSL_free without SSL_shutdown (S8).
-            }
-        }
-        using (clean)
-        using (aborted)
-        {
-            Assert.True(clean.IsResumable);
-            Assert.False(aborted.IsResumable);
-        }
-    }
-
     // ---- Failures -----------------------------------------------------------------------------
 
     [Theory]
