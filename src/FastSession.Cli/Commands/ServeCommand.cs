@@ -106,11 +106,17 @@ internal static class ServeCommand
             io.Output.WriteLine($"listening on {Endpoints.Format(listener.LocalEndPoint)} ({protocols}, tickets {(settings.NoTickets ? "off" : "on")}" +
                 $"{(settings.Http ? ", http" : "")}{(settings.Count is { } n ? $", {n} connection{(n == 1 ? "" : "s")}" : "")})");
             await io.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
-            var server = new Server(io, context, settings, cancellationToken);
-            await server.RunAsync(listener).ConfigureAwait(false);
-            io.Output.WriteLine(server.Summary());
+            io.Output.WriteLine(await ServeAsync(io, context, settings, listener, cancellationToken).ConfigureAwait(false));
             return ExitCodes.Ok;
         }
+    }
+
+    /// <summary>Serves on a bound, listening socket until the count or cancellation; returns the summary line (also for bench).</summary>
+    internal static async Task<string> ServeAsync(CliIo io, SslContext context, Settings settings, Socket listener, CancellationToken cancellationToken)
+    {
+        var server = new Server(io, context, settings, cancellationToken);
+        await server.RunAsync(listener).ConfigureAwait(false);
+        return server.Summary();
     }
 
     /// <summary>The accept loops, the connections in flight and the counters of one <c>serve</c> run.</summary>
