@@ -619,7 +619,14 @@ public sealed partial class FastSslStream
             }
             else
             {
-                connection.Dispose();
+                try
+                {
+                    connection.Dispose();
+                }
+                catch (InvalidOperationException)
+                {
+                    // The user is inside a call on Connection on another thread: its finalizer frees it (unclean, S8).
+                }
             }
         }
         if (_pendingReceive is { IsCompleted: false } pending)

@@ -243,6 +243,64 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
         Assert.Empty(unexpected);
     }
 
+    [Fact]
+    public async Task WritesRacingAFatalReadError_AllSurfaceTheStreamsProtocolException()
+    {
+        using SslContext serverContext = Tls.Server(TlsVersion.Tls13);
+        using SslContext clientContext = Tls.Client(TlsVersion.Tls13);
+        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        var serverTransport = new AppendingStream(new NetworkStream(serverSocket, ownsSocket: true));
+        await using var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
+        await using var server = new FastSslStream(serverTransport);
+        await Task.WhenAll(server.AuthenticateAsServerAsync(serverContext, Token), client.AuthenticateAsClientAsync(clientContext, "localhost", default, Token)).WaitAsync(Timeout);
+        Task drain = Task.Run(async () =>
+        {
+            byte[] sink = new byte[16 * 1024];
+            try
+            {
+                while (await server.ReadAsync(sink, Token) > 0)
+                {
+                }
+            }
+            catch (IOException)
+            {
+                // The client's alert ends the server's reads too.
+            }
+        });
+        var failures = new ConcurrentQueue<Exception>();
+        Task writer = Task.Run(async () =>
+        {
+            byte[] data = new byte[512];
+            for (int i = 0; i < 100_000; i++)
+            {
+                try
+                {
+                    await client.WriteAsync(data, Token);
+                }
+                catch (Exception e)
+                {
+                    failures.Enqueue(e);
+                    if (failures.Count >= 3)
+                    {
+                        return;
+                    }
+                }
+            }
+        });
+        serverTransport.AppendToNextWrite(new byte[] { 0x17, 0x03, 0x03, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20 });
+        await server.WriteAsync(new byte[] { 1 }, Token);
+        SslProtocolException readFailure = await Assert.ThrowsAsync<SslProtocolException>(async () =>
+        {
+            while (await client.ReadAsync(new byte[16], Token) > 0)
+            {
+            }
+        });
+        await writer.WaitAsync(Timeout);
+        Assert.NotEmpty(failures);
+        Assert.All(failures, e => Assert.Same(readFailure, e));
+        await drain.WaitAsync(Timeout);
+    }
+
     // ---- The context's connection pool ---------------------------------------------------------
 
     [Theory]
