@@ -15,21 +15,8 @@ namespace FastSession.Tests.Streams;
 /// refuse a second concurrent read or write, I/O racing Dispose (always <see cref="ObjectDisposedException"/>), a Dispose
 /// that a peer which stopped reading cannot hold up, and the context's connection pool. Every race is bounded in time.
 /// </summary>
-public sealed class FastSslStreamLifetimeTests : LiveObjectTest
+public sealed class FastSslStreamLifetimeTests : StreamTest
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private readonly LoopbackTcp _tcp = new();
-    private readonly CancellationTokenSource _timeout = new(Timeout);
-
-    private CancellationToken Token => _timeout.Token;
-
-    public override void Dispose()
-    {
-        _tcp.Dispose();
-        _timeout.Dispose();
-        base.Dispose();
-    }
-
     // ---- Clean close by default (S8 both ways) --------------------------------------------------
 
     [Theory]
@@ -72,7 +59,7 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
         SslSession vanished, failed;
 
         // The server's transport closes without close_notify: the client reads a truncated end.
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         await using (var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true)))
         {
             var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true), leaveInnerStreamOpen: true);
@@ -84,7 +71,7 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
         }
 
         // A forged record: the client's connection fails fatally.
-        (clientSocket, serverSocket) = await _tcp.ConnectAsync(Token);
+        (clientSocket, serverSocket) = await Tcp.ConnectAsync(Token);
         var serverTransport = new AppendingStream(new NetworkStream(serverSocket, ownsSocket: true));
         await using (var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true)))
         await using (var server = new FastSslStream(serverTransport))
@@ -114,11 +101,10 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
     {
         using SslContext serverContext = Tls.Server(TlsVersion.Tls13);
         using SslContext clientContext = Tls.Client(TlsVersion.Tls13);
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         var gate = new WriteGateStream(new NetworkStream(clientSocket, ownsSocket: true));
-        var client = new FastSslStream(gate);
-        await using var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
-        await Task.WhenAll(server.AuthenticateAsServerAsync(serverContext, Token), client.AuthenticateAsClientAsync(clientContext, "localhost", default, Token)).WaitAsync(Timeout);
+        (FastSslStream client, FastSslStream server) = await HandshakeOverAsync(gate, new NetworkStream(serverSocket, ownsSocket: true), clientContext, serverContext);
+        await using var serverScope = server;
         gate.Hold();
         var watch = Stopwatch.StartNew();
         client.Dispose(); // the close_notify never leaves: Dispose gives up after its bound, without throwing
@@ -159,11 +145,11 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
     {
         using SslContext serverContext = Tls.Server(TlsVersion.Tls13);
         using SslContext clientContext = Tls.Client(TlsVersion.Tls13);
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         var gate = new WriteGateStream(new NetworkStream(clientSocket, ownsSocket: true));
-        await using var client = new FastSslStream(gate);
-        await using var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
-        await Task.WhenAll(server.AuthenticateAsServerAsync(serverContext, Token), client.AuthenticateAsClientAsync(clientContext, "localhost", default, Token)).WaitAsync(Timeout);
+        (FastSslStream client, FastSslStream server) = await HandshakeOverAsync(gate, new NetworkStream(serverSocket, ownsSocket: true), clientContext, serverContext);
+        await using var clientScope = client;
+        await using var serverScope = server;
         gate.Hold();
         ValueTask first = client.WriteAsync(new byte[100], Token);
         Assert.False(first.IsCompleted);
@@ -248,11 +234,11 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
     {
         using SslContext serverContext = Tls.Server(TlsVersion.Tls13);
         using SslContext clientContext = Tls.Client(TlsVersion.Tls13);
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         var serverTransport = new AppendingStream(new NetworkStream(serverSocket, ownsSocket: true));
-        await using var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
-        await using var server = new FastSslStream(serverTransport);
-        await Task.WhenAll(server.AuthenticateAsServerAsync(serverContext, Token), client.AuthenticateAsClientAsync(clientContext, "localhost", default, Token)).WaitAsync(Timeout);
+        (FastSslStream client, FastSslStream server) = await HandshakeOverAsync(new NetworkStream(clientSocket, ownsSocket: true), serverTransport, clientContext, serverContext);
+        await using var clientScope = client;
+        await using var serverScope = server;
         Task drain = Task.Run(async () =>
         {
             byte[] sink = new byte[16 * 1024];
@@ -316,10 +302,10 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
         int reused = 0, resumed = 0;
         for (int i = 0; i < 6; i++)
         {
-            (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+            (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
             var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
             var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
-            await Task.WhenAll(server.AuthenticateAsServerAsync(serverContext, Token), client.AuthenticateAsClientAsync(clientContext, "localhost", _tcp.Port, cache, null, Token)).WaitAsync(Timeout);
+            await Task.WhenAll(server.AuthenticateAsServerAsync(serverContext, Token), client.AuthenticateAsClientAsync(clientContext, "localhost", Tcp.Port, cache, null, Token)).WaitAsync(Timeout);
             reused += ReferenceEquals(client.Connection, previousClient) && ReferenceEquals(server.Connection, previousServer) ? 1 : 0;
             resumed += client.SessionReused ? 1 : 0;
             previousClient = client.Connection;
@@ -357,15 +343,6 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
     private static int RaceMilliseconds =>
         int.TryParse(Environment.GetEnvironmentVariable("FASTSESSION_SOAK_SECONDS"), out int seconds) && seconds > 0 ? seconds * 1000 : 1500;
 
-    private async Task<(FastSslStream Client, FastSslStream Server)> HandshakeAsync(SslContext clientContext, SslContext serverContext)
-    {
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
-        var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
-        var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
-        await Task.WhenAll(server.AuthenticateAsServerAsync(serverContext, Token), client.AuthenticateAsClientAsync(clientContext, "localhost", default, Token)).WaitAsync(Timeout);
-        return (client, server);
-    }
-
     /// <summary>Echoes until the client's close_notify or its transport's end (a disposed client); failures end it too.</summary>
     private static async Task EchoUntilEndAsync(FastSslStream server)
     {
@@ -392,12 +369,13 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
     }
 
     /// <summary>A pass-through stream whose writes can be held (a peer that stopped reading); disposing releases them.</summary>
-    private sealed class WriteGateStream : Stream
+    private sealed class WriteGateStream : PassThroughStream
     {
-        private readonly Stream _inner;
         private readonly ManualResetEventSlim _open = new(true);
 
-        public WriteGateStream(Stream inner) => _inner = inner;
+        public WriteGateStream(Stream inner) : base(inner)
+        {
+        }
 
         public bool WriteWasAttempted { get; private set; }
 
@@ -405,23 +383,11 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
 
         public void Open() => _open.Set();
 
-        public override bool CanRead => true;
-        public override bool CanWrite => true;
-        public override bool CanSeek => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _inner.ReadAsync(buffer, cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _inner.ReadAsync(buffer, offset, count, cancellationToken);
-
         public override void Write(byte[] buffer, int offset, int count)
         {
             WriteWasAttempted = !_open.IsSet || WriteWasAttempted;
             _open.Wait();
-            _inner.Write(buffer, offset, count);
+            Inner.Write(buffer, offset, count);
         }
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
@@ -431,25 +397,16 @@ public sealed class FastSslStreamLifetimeTests : LiveObjectTest
             {
                 await Task.Delay(10, cancellationToken);
             }
-            await _inner.WriteAsync(buffer, cancellationToken);
+            await Inner.WriteAsync(buffer, cancellationToken);
         }
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() => _inner.Flush();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
+            base.Dispose(disposing); // the inner stream first: a held write goes on and fails against it
             if (disposing)
             {
-                _inner.Dispose();
-                _open.Set(); // a held write goes on and fails against the disposed inner stream
+                _open.Set();
             }
-            base.Dispose(disposing);
         }
     }
 }
