@@ -128,7 +128,7 @@ public sealed partial class FastSslStream
             _engineHoldsInput = true; // the first engine call writes the ClientHello (a server's asks for input)
             await PumpAsync<AsyncReadWriteAdapter>(EngineStep.Handshake, Memory<byte>.Empty, int.MaxValue, 0, cancellationToken).ConfigureAwait(false);
             await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
-            lock (_engineLock)
+            lock (EngineLock)
             {
                 ThrowIfExceptional();
                 _sessionReused = _connection!.SessionReused;
@@ -348,7 +348,7 @@ public sealed partial class FastSslStream
     private SslIoResult RunEngine(EngineStep step, ReadOnlySpan<byte> input, Span<byte> plaintext)
     {
         SslIoResult result;
-        lock (_engineLock)
+        lock (EngineLock)
         {
             ThrowIfExceptional();
             SslConnection connection = _connection!;
@@ -402,7 +402,7 @@ public sealed partial class FastSslStream
                 {
                     return;
                 }
-                lock (_engineLock)
+                lock (EngineLock)
                 {
                     count = _connection!.DrainOutput(_output);
                     pending = count > 0 ? _connection.PendingOutput : 0;
@@ -591,7 +591,7 @@ public sealed partial class FastSslStream
 
     private void FreeConnectionNow()
     {
-        lock (_engineLock)
+        lock (EngineLock)
         {
             if (_connection is { IsDisposed: false } connection)
             {

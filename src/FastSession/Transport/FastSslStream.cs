@@ -51,11 +51,12 @@ public sealed partial class FastSslStream : Stream
 
     private readonly Stream _inner;
     private readonly bool _leaveInnerStreamOpen;
-    // Engine calls (OpenSSL and its memory BIOs) never overlap; a read and a write may otherwise run concurrently.
-    private readonly object _engineLock = new();
     // Held from an engine call that fills _output until its bytes are sent, so ciphertext leaves in OpenSSL's order.
     private readonly SemaphoreSlim _sendLock = new(1, 1);
     private readonly byte[] _input;
+    // Engine calls (OpenSSL and its memory BIOs) never overlap; a read and a write may otherwise run concurrently. The
+    // monitor of the send lock's object (which SemaphoreSlim never locks itself) saves an object per stream.
+    private object EngineLock => _sendLock;
     private readonly byte[] _output;
     private SslConnection? _connection;
     private bool _connectionIsPooled;

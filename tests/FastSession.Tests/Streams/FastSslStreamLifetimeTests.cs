@@ -338,6 +338,57 @@ public sealed class FastSslStreamLifetimeTests : StreamTest
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
+    [Fact]
+    public void ResumedClientStreams_AllocateAtMost256Bytes_Each()
+    {
+        using SslContext serverContext = Tls.Server(TlsVersion.Tls12);
+        using SslContext clientContext = Tls.Client(TlsVersion.Tls12);
+        using SslConnection server = serverContext.CreateConnection();
+        var transport = new ServerEngineStream();
+        SslSession session = default;
+        byte[] one = new byte[1];
+        int failures = 0;
+        long Connect()
+        {
+            server.Reset();
+            transport.Accept(server);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var client = new FastSslStream(transport, leaveInnerStreamOpen: true);
+            Task handshake = client.AuthenticateAsClientAsync(clientContext, "localhost", session);
+            // Every step completed synchronously: this thread did all the work. (No Assert inside the window: they allocate.)
+            failures += handshake.IsCompletedSuccessfully ? 0 : 1;
+            transport.SendFromServer(one);
+            failures += client.Read(one, 0, 1) == 1 ? 0 : 1;
+            if (session.IsNone && !client.Connection.TryAcquireSession(out session))
+            {
+                failures++;
+            }
+            client.Dispose(); // close_notify, then the connection goes back to the context's pool
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        try
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                Connect(); // warm-up: tiering, the pools
+            }
+            long total = 0;
+            const int Connections = 200;
+            for (int i = 0; i < Connections; i++)
+            {
+                total += Connect();
+            }
+            Assert.Equal(0, failures);
+            Assert.True(server.SessionReused);
+            // What is left is the stream object itself (with its lock): the connection, buffers and async operations are reused.
+            Assert.InRange(total / Connections, 0, 256);
+        }
+        finally
+        {
+            session.Dispose();
+        }
+    }
+
     // ---- Helpers ------------------------------------------------------------------------------
 
     private static int RaceMilliseconds =>
