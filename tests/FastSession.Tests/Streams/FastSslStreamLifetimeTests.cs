@@ -111,6 +111,14 @@ public sealed class FastSslStreamLifetimeTests : StreamTest
         Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
         Assert.True(gate.WriteWasAttempted);
         await Assert.ThrowsAsync<ObjectDisposedException>(async () => _ = await client.ReadAsync(new byte[1].AsMemory(), Token));
+        // The abandoned close fails against the disposed transport and releases the last reference: the connection is
+        // freed (never pooled: its close_notify did not leave).
+        SslConnection connection = client.Connection;
+        while (!connection.IsDisposed && !Token.IsCancellationRequested)
+        {
+            await Task.Delay(10, Token);
+        }
+        Assert.True(connection.IsDisposed);
     }
 
     // ---- Nesting guards -----------------------------------------------------------------------
