@@ -21,7 +21,7 @@ public sealed class ServerEngineStream : Stream
     private int _count;
     private bool _closed;
 
-    /// <summary>Starts a connection on <paramref name="server"/> (reset by the caller); <paramref name="greeting"/> is sent after the handshake.</summary>
+    /// <summary>Starts a connection on <paramref name="server"/> (reset by the caller).</summary>
     public void Accept(SslConnection server)
     {
         _server = server;
