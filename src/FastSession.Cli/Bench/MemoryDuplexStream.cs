@@ -3,6 +3,7 @@ using System.Buffers;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using System.Threading.Tasks.Sources;
 
 namespace FastSession.Cli.Bench;
 
@@ -84,17 +85,22 @@ internal sealed class MemoryDuplexStream : Stream
     }
 
     /// <summary>
-    /// One direction: a byte buffer rented from the shared pool while bytes wait (returned when drained, so an idle pair
-    /// holds no buffer and the transport itself allocates next to nothing), and at most one waiting reader.
+    /// One direction: a byte buffer rented from the shared pool while bytes wait (returned when drained), and at most one
+    /// waiting reader, completed through a reusable <see cref="IValueTaskSource{TResult}"/>: the transport itself allocates
+    /// nothing per read, so the bytes the benchmark reports are the TLS implementations' and the connection script's.
     /// </summary>
-    private sealed class Channel
+    private sealed class Channel : IValueTaskSource<int>
     {
         private readonly object _lock = new();
         private byte[]? _buffer;
         private int _start;
         private int _count;
         private bool _completed;
-        private TaskCompletionSource? _waiter;
+        // The waiting reader: its destination, its cancellation, and the completion it awaits.
+        private bool _waiting;
+        private Memory<byte> _destination;
+        private CancellationTokenRegistration _registration;
+        private ManualResetValueTaskSourceCore<int> _core = new() { RunContinuationsAsynchronously = true };
 
         public void Write(ReadOnlySpan<byte> data)
         {
@@ -102,79 +108,129 @@ internal sealed class MemoryDuplexStream : Stream
             {
                 return;
             }
-            TaskCompletionSource? waiter;
+            int delivered;
             lock (_lock)
             {
                 if (_completed)
                 {
                     return; // The reader is gone: like a socket whose peer closed, the bytes go nowhere.
                 }
-                if (_buffer is null)
+                delivered = 0;
+                if (_waiting)
                 {
-                    _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(4096, data.Length));
-                    _start = 0;
+                    delivered = Math.Min(data.Length, _destination.Length);
+                    data[..delivered].CopyTo(_destination.Span);
+                    data = data[delivered..];
+                    _waiting = false;
+                    _destination = default;
                 }
-                else if (_start + _count + data.Length > _buffer.Length)
+                if (!data.IsEmpty)
                 {
-                    byte[] target = _count + data.Length <= _buffer.Length ? _buffer : ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _count + data.Length));
-                    Buffer.BlockCopy(_buffer, _start, target, 0, _count);
-                    if (!ReferenceEquals(target, _buffer))
-                    {
-                        ArrayPool<byte>.Shared.Return(_buffer);
-                        _buffer = target;
-                    }
-                    _start = 0;
+                    Append(data);
                 }
-                data.CopyTo(_buffer.AsSpan(_start + _count));
-                _count += data.Length;
-                waiter = _waiter;
-                _waiter = null;
             }
-            waiter?.TrySetResult();
+            if (delivered > 0)
+            {
+                _core.SetResult(delivered);
+            }
         }
 
         public void Complete()
         {
-            TaskCompletionSource? waiter;
+            bool wake;
             lock (_lock)
             {
                 _completed = true;
-                waiter = _waiter;
-                _waiter = null;
+                wake = _waiting;
+                _waiting = false;
             }
-            waiter?.TrySetResult();
+            if (wake)
+            {
+                _core.SetResult(0);
+            }
         }
 
-        public async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken)
+        public ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken)
         {
-            while (true)
+            lock (_lock)
             {
-                Task wait;
-                lock (_lock)
+                if (_count > 0)
                 {
-                    if (_count > 0)
-                    {
-                        int n = Math.Min(_count, destination.Length);
-                        _buffer.AsSpan(_start, n).CopyTo(destination.Span);
-                        _start += n;
-                        _count -= n;
-                        if (_count == 0)
-                        {
-                            ArrayPool<byte>.Shared.Return(_buffer!);
-                            _buffer = null;
-                            _start = 0;
-                        }
-                        return n;
-                    }
-                    if (_completed || destination.IsEmpty)
-                    {
-                        return 0;
-                    }
-                    _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                    wait = _waiter.Task;
+                    return new ValueTask<int>(Take(destination.Span));
                 }
-                await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (_completed || destination.IsEmpty)
+                {
+                    return new ValueTask<int>(0);
+                }
+                _core.Reset();
+                _waiting = true;
+                _destination = destination;
+                // Registered under the lock, so a cancellation can only find this read waiting or not at all.
+                _registration = cancellationToken.UnsafeRegister(static state => ((Channel)state!).Cancel(), this);
+                return new ValueTask<int>(this, _core.Version);
             }
+        }
+
+        public int GetResult(short token)
+        {
+            _registration.Dispose();
+            return _core.GetResult(token);
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+
+        private void Cancel()
+        {
+            lock (_lock)
+            {
+                if (!_waiting)
+                {
+                    return;
+                }
+                _waiting = false;
+                _destination = default;
+            }
+            _core.SetException(new OperationCanceledException("The memory transport's read was cancelled."));
+        }
+
+        private void Append(ReadOnlySpan<byte> data)
+        {
+            if (_buffer is null)
+            {
+                _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(4096, data.Length));
+                _start = 0;
+            }
+            else if (_start + _count + data.Length > _buffer.Length)
+            {
+                byte[] target = _count + data.Length <= _buffer.Length ? _buffer : ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _count + data.Length));
+                Buffer.BlockCopy(_buffer, _start, target, 0, _count);
+                if (!ReferenceEquals(target, _buffer))
+                {
+                    ArrayPool<byte>.Shared.Return(_buffer);
+                    _buffer = target;
+                }
+                _start = 0;
+            }
+            data.CopyTo(_buffer.AsSpan(_start + _count));
+            _count += data.Length;
+        }
+
+        private int Take(Span<byte> destination)
+        {
+            int n = Math.Min(_count, destination.Length);
+            _buffer.AsSpan(_start, n).CopyTo(destination);
+            _start += n;
+            _count -= n;
+            if (_count == 0)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer!);
+                _buffer = null;
+                _start = 0;
+            }
+            return n;
         }
     }
 }

@@ -46,6 +46,14 @@ internal static class BenchCommand
         TlsVersion[] versions = settings.Version is { } v ? new[] { v } : new[] { TlsVersion.Tls12, TlsVersion.Tls13 };
         using BenchTransport transport = BenchTransport.Create(settings.Transport);
         var results = new List<Result>();
+        var references = new List<ReferenceResult>();
+        string? missing = null;
+        using CReference? c = transport.Name == "memory" ? CReference.TryLoad(out missing) : null;
+        using SessionTimeReference? sTime = transport.Name == "tcp" ? new SessionTimeReference() : null;
+        if (transport.Name == "memory" && c is null)
+        {
+            io.Error.WriteLine($"fastsession: warning: no C reference: {missing}");
+        }
         foreach (TlsVersion version in versions)
         {
             using var fast = new FastSessionContender(version);
@@ -84,13 +92,82 @@ internal static class BenchCommand
                         io.Error.WriteLine($"fastsession: warning: {result.Count - r} of {result.Count} {result.Impl} handshakes meant to resume were full handshakes.");
                     }
                 }
+                foreach (ReferenceResult reference in await MeasureReferencesAsync(c, sTime, version, resumed, settings.Seconds, cancellationToken).ConfigureAwait(false))
+                {
+                    references.Add(reference);
+                    if (settings.Json)
+                    {
+                        WriteReferenceJson(io, transport.Name, reference);
+                    }
+                }
             }
         }
         if (!settings.Json)
         {
             PrintTable(io, transport.Name, settings.Seconds, results);
+            PrintReferences(io, results, references);
         }
         return ExitCodes.Ok;
+    }
+
+    /// <summary>Memory: the C loop. TCP: openssl s_time against openssl s_server and against fastsession serve.</summary>
+    private static async Task<ReferenceResult[]> MeasureReferencesAsync(CReference? c, SessionTimeReference? sTime, TlsVersion version, bool resumed, double seconds, CancellationToken cancellationToken)
+    {
+        if (c is not null)
+        {
+            return new[] { c.Measure(version, resumed, seconds) };
+        }
+        if (sTime is null)
+        {
+            return Array.Empty<ReferenceResult>();
+        }
+        (ReferenceResult openssl, ReferenceResult serve) = await sTime.MeasureAsync(version, resumed, seconds, cancellationToken).ConfigureAwait(false);
+        return new[] { openssl, serve };
+    }
+
+    private static void WriteReferenceJson(CliIo io, string transport, ReferenceResult reference) => JsonLine.Write(io.Output, w =>
+    {
+        w.WriteString("impl", reference.Impl);
+        w.WriteString("driver", reference.Driver);
+        w.WriteString("transport", transport);
+        w.WriteString("protocol", TlsText.Short(reference.Version));
+        w.WriteString("mode", reference.Resumed ? "resumed" : "full");
+        w.WriteNumber("handshakes_per_sec", Math.Round(reference.PerSecond, 1));
+        w.WriteNull("allocated_bytes_per_handshake");
+        w.WriteNumber("handshakes", reference.Count);
+        w.WriteNumber("seconds", Math.Round(reference.Seconds, 3));
+        if (reference.Note is { } note)
+        {
+            w.WriteString("note", note);
+        }
+    });
+
+    private static void PrintReferences(CliIo io, List<Result> results, List<ReferenceResult> references)
+    {
+        if (references.Count == 0)
+        {
+            return;
+        }
+        io.Output.WriteLine();
+        io.Output.WriteLine("References in the same run (C: the memory-BIO loop of bench/native with SSL_clear reuse; s_time: openssl s_time -www / against each server):");
+        var table = new Table("protocol", "mode", "reference", "hs/s", "fastsession", "ratio").AlignRight(3, 4, 5);
+        foreach (ReferenceResult reference in references)
+        {
+            // C is compared with FastSslStream over memory; s_server with fastsession serve under the same s_time.
+            double fast = reference.Impl == "c"
+                ? results.Find(r => r.Impl == "fastsession" && r.Version == reference.Version && r.Resumed == reference.Resumed).PerSecond
+                : references.Find(r => r.Impl == "fastsession-serve" && r.Version == reference.Version && r.Resumed == reference.Resumed).PerSecond;
+            if (reference.Impl == "fastsession-serve")
+            {
+                continue;
+            }
+            table.Add(TlsText.OpenSslName(reference.Version), reference.Resumed ? "resumed" : "full",
+                reference.Impl == "c" ? "C (cbench)" : "openssl s_server (s_time)",
+                reference.PerSecond.ToString("N0", CultureInfo.InvariantCulture),
+                fast.ToString("N0", CultureInfo.InvariantCulture) + (reference.Impl == "c" ? " (FastSslStream)" : " (serve)"),
+                reference.PerSecond > 0 ? (fast / reference.PerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "x" : "-");
+        }
+        table.WriteTo(io.Output);
     }
 
     private static void PrintTable(CliIo io, string transport, double seconds, List<Result> results)

@@ -248,6 +248,7 @@ public sealed unsafe partial class SslContext : IDisposable
             }
         }
         while (Interlocked.CompareExchange(ref _state, state | 1, state) != state);
+        Volatile.Read(ref _connectionPool)?.Close(); // pooled connections of FastSslStreams (SslConnectionPool.cs)
         if (state == 0)
         {
             Free(); // no call in flight; otherwise the last ReleaseLease frees

@@ -15,21 +15,8 @@ namespace FastSession.Tests.Streams;
 /// TLS 1.3 tickets after the handshake, and peers that hang up or send garbage. Every test is also a leak test
 /// (<see cref="LiveObjectTest"/>): the shim's live object counts must return to the baseline.
 /// </summary>
-public sealed class FastSslStreamTests : LiveObjectTest
+public sealed class FastSslStreamTests : StreamTest
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
-    private readonly LoopbackTcp _tcp = new();
-    private readonly CancellationTokenSource _timeout = new(Timeout);
-
-    private CancellationToken Token => _timeout.Token;
-
-    public override void Dispose()
-    {
-        _tcp.Dispose();
-        _timeout.Dispose();
-        base.Dispose();
-    }
-
     // ---- Data ---------------------------------------------------------------------------------
 
     [Theory]
@@ -124,7 +111,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
     {
         using SslContext serverContext = Tls.Server(version);
         using SslContext clientContext = Tls.Client(version);
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         var serverTransport = new AppendingStream(new NetworkStream(serverSocket, ownsSocket: true));
         await using var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
         await using var server = new FastSslStream(serverTransport);
@@ -266,14 +253,14 @@ public sealed class FastSslStreamTests : LiveObjectTest
         {
             for (int i = 0; i < 3; i++)
             {
-                (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+                (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
                 await using var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
                 await using var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
                 Task serverHandshake = server.AuthenticateAsServerAsync(serverContext, Token);
-                await client.AuthenticateAsClientAsync(clientContext, "localhost", _tcp.Port, cache, null, Token).WaitAsync(Timeout);
+                await client.AuthenticateAsClientAsync(clientContext, "localhost", Tcp.Port, cache, null, Token).WaitAsync(Timeout);
                 await serverHandshake.WaitAsync(Timeout);
 
-                Assert.Equal(new SslSessionCacheKey("localhost", _tcp.Port), client.Connection.CacheKey);
+                Assert.Equal(new SslSessionCacheKey("localhost", Tcp.Port), client.Connection.CacheKey);
                 Assert.Equal(i > 0, client.SessionReused);
                 // The stream installed the cache as the context's new-session handler.
                 Assert.NotNull(clientContext.SessionEstablished);
@@ -343,38 +330,6 @@ public sealed class FastSslStreamTests : LiveObjectTest
         }
     }
 
-    [Fact]
-    public async Task Tls12_CleanShutdownKeepsTheSessionResumable_DisposingWithoutItDoesNot()
-    {
-        using SslContext serverContext = Tls.Server(TlsVersion.Tls12);
-        using SslContext clientContext = Tls.Client(TlsVersion.Tls12);
-        SslSession clean, aborted;
-        (FastSslStream client, FastSslStream server) = await HandshakeAsync(clientContext, serverContext);
-        await using (server)
-        {
-            await using (client)
-            {
-                Assert.True(client.Connection.TryAcquireSession(out clean));
-                await CloseCleanlyAsync(client, server);
-            }
-        }
-        (client, server) = await HandshakeAsync(clientContext, serverContext);
-        await using (server)
-        {
-            await using (client)
-            {
-                Assert.True(client.Connection.TryAcquireSession(out aborted));
-                // No ShutdownAsync: SSL_free without SSL_shutdown (S8).
-            }
-        }
-        using (clean)
-        using (aborted)
-        {
-            Assert.True(clean.IsResumable);
-            Assert.False(aborted.IsResumable);
-        }
-    }
-
     // ---- Failures -----------------------------------------------------------------------------
 
     [Theory]
@@ -384,7 +339,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
     {
         using SslContext clientContext = Tls.Client(version);
         LiveObjectCounts baseline = LiveObjectCounts.Current;
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         using (serverSocket)
         {
             var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
@@ -416,7 +371,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
         using SslContext clientContext = Tls.Client(version);
         byte[] clientHello = ClientHello(clientContext);
         LiveObjectCounts baseline = LiveObjectCounts.Current;
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         using (clientSocket)
         {
             var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
@@ -439,7 +394,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
     {
         using SslContext serverContext = Tls.Server(TlsVersion.Tls13);
         LiveObjectCounts baseline = LiveObjectCounts.Current;
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         await using var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
         Task handshake = server.AuthenticateAsServerAsync(serverContext, Token);
         clientSocket.Dispose();
@@ -455,7 +410,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
     {
         using SslContext serverContext = Tls.Server(version);
         LiveObjectCounts baseline = LiveObjectCounts.Current;
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         using (clientSocket)
         {
             var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
@@ -479,7 +434,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
     {
         using SslContext clientContext = Tls.Client(version);
         LiveObjectCounts baseline = LiveObjectCounts.Current;
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         using (serverSocket)
         {
             var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
@@ -507,7 +462,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
     {
         using SslContext clientContext = Tls.Client(TlsVersion.Tls13);
         LiveObjectCounts baseline = LiveObjectCounts.Current;
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         using (serverSocket)
         {
             await using var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
@@ -525,7 +480,7 @@ public sealed class FastSslStreamTests : LiveObjectTest
     {
         using SslContext serverContext = Tls.Server(TlsVersion.Tls13);
         using SslContext clientContext = Tls.Client(TlsVersion.Tls13);
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
+        (Socket clientSocket, Socket serverSocket) = await Tcp.ConnectAsync(Token);
         using (serverSocket)
         {
             await using var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
@@ -539,26 +494,6 @@ public sealed class FastSslStreamTests : LiveObjectTest
     }
 
     // ---- Helpers ------------------------------------------------------------------------------
-
-    private async Task<(FastSslStream Client, FastSslStream Server)> HandshakeAsync(SslContext clientContext, SslContext serverContext, SslSession resumeWith = default)
-    {
-        (Socket clientSocket, Socket serverSocket) = await _tcp.ConnectAsync(Token);
-        var client = new FastSslStream(new NetworkStream(clientSocket, ownsSocket: true));
-        var server = new FastSslStream(new NetworkStream(serverSocket, ownsSocket: true));
-        try
-        {
-            Task serverHandshake = server.AuthenticateAsServerAsync(serverContext, Token);
-            Task clientHandshake = client.AuthenticateAsClientAsync(clientContext, "localhost", resumeWith, Token);
-            await Task.WhenAll(serverHandshake, clientHandshake).WaitAsync(Timeout);
-            return (client, server);
-        }
-        catch
-        {
-            await client.DisposeAsync();
-            await server.DisposeAsync();
-            throw;
-        }
-    }
 
     private async Task EchoAsync(FastSslStream server)
     {
