@@ -41,6 +41,7 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session)
     // A session created on this connection belongs to its context; a mismatch cannot happen
     // (SslSetSession refuses foreign sessions), and it would not be a reason to lose a ticket.
     (void)fastsession_session_bind(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
+    fastsession_observe_session_captured(session); // observe
 
     if (conn->count == FS_NEW_SESSION_RING_CAPACITY)
     {
@@ -151,6 +152,7 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
     {
         fastsession_conn_ring_clear(conn);
         conn->dropped = 0;
+        fastsession_observe_clear(conn); // observe
     }
 
     set_role_state(ssl, is_server);

@@ -52,16 +52,33 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session);
 
 /* ---- connection.c --------------------------------------------------------------------------- */
 
+/* observe.c: what the ticket callbacks recorded on one connection (cleared by SslClear). */
+typedef struct fs_conn_observe {
+    int32_t ticket_status;
+    int32_t ticket_expired;
+    int32_t tickets_sent;
+} fs_conn_observe;
+
 typedef struct fs_conn_data {
     SSL_SESSION* ring[FS_NEW_SESSION_RING_CAPACITY];
     int32_t head;     /* index of the oldest session */
     int32_t count;
     int32_t dropped;
     int32_t is_server;
+    fs_conn_observe observe; /* observe.c */
 } fs_conn_data;
 
 fs_conn_data* fastsession_conn_get_data(const SSL* ssl);
 void fastsession_conn_ring_clear(fs_conn_data* conn);
+
+/* ---- observe.c ------------------------------------------------------------------------------ */
+
+/* Servers: installs SSL_CTX_set_session_ticket_cb (records, decides as OpenSSL's default). Returns 1 or 0. */
+int fastsession_observe_install(SSL_CTX* ctx);
+/* Counts a session the new-session callback captured (and a ticket when it has one). */
+void fastsession_observe_session_captured(const SSL_SESSION* session);
+/* Forgets what was recorded on the connection (SSL_clear). */
+void fastsession_observe_clear(fs_conn_data* conn);
 
 /* ---- session.c ------------------------------------------------------------------------------ */
 

@@ -254,17 +254,20 @@ public sealed unsafe partial class SslConnection : IDisposable
             if (status == ShimConstants.ErrWrongContext)
             {
                 ErrorNative.ErrClearError();
+                RecordRefusedOffer(SslResumptionOutcome.OtherContext); // observe
                 throw new SslContextMismatchException(session.ContextId, Context.Id);
             }
             if (status == ShimConstants.ErrNotResumable)
             {
                 ErrorNative.ErrClearError();
+                RecordRefusedOffer(SslResumptionOutcome.NotResumable); // observe
                 throw new ArgumentException(NotResumableMessage, nameof(session));
             }
             if (status != ShimConstants.Ok)
             {
                 throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_set_session"));
             }
+            RecordOffer(session); // observe
         }
         finally
         {
@@ -331,6 +334,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         {
             _epoch++; // before the call too: a view read on another thread during it must fail its check
             _handshakeStarted = true;
+            ObserveHandshakeStart(); // observe
             FsIoResult result;
             fixed (byte* i = input)
             fixed (byte* o = output)
@@ -341,7 +345,7 @@ public sealed unsafe partial class SslConnection : IDisposable
             {
                 _handshakeComplete = true;
             }
-            return Finish(ref result, "TLS handshake");
+            return ObserveHandshake(Finish(ref result, "TLS handshake")); // observe
         }
         finally
         {
@@ -461,6 +465,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         try
         {
             _epoch++;
+            ObserveClose(reuse: true); // observe
             int status;
             if (serverName is null)
             {
@@ -508,6 +513,10 @@ public sealed unsafe partial class SslConnection : IDisposable
         try
         {
             _epoch++;
+            if (_ssl != 0)
+            {
+                ObserveClose(reuse: false); // observe (reads SSL_get_shutdown, so before _ssl is cleared)
+            }
             nint ssl = Interlocked.Exchange(ref _ssl, 0);
             if (ssl != 0)
             {

@@ -208,7 +208,7 @@ public sealed class FastSslStream : Stream
             var key = new SslSessionCacheKey(host, port, applicationProtocol);
             connection = context.CreateConnection(IPAddress.TryParse(host, out _) ? null : host);
             connection.CacheKey = key;
-            if (cache.TryTake(key, out SslSession session))
+            if (cache.TryTakeFor(connection, out SslSession session)) // observe: records the miss reason on the connection
             {
                 using (session)
                 {
