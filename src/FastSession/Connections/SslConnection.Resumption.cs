@@ -136,9 +136,10 @@ public sealed unsafe partial class SslConnection
         _offered = true;
         _offeredProtocol = info.Protocol;
         _offeredCipher = info.CipherSuite;
-        _offeredExpired = info.ExpiresAt <= System.DateTimeOffset.UtcNow
-            || (info.Protocol == TlsVersion.Tls13 && info.TicketLifetimeHint > 0
-                && info.Time.AddSeconds(info.TicketLifetimeHint) <= System.DateTimeOffset.UtcNow);
+        // A ticket also expires with its lifetime hint (RFC 5077 / RFC 8446 4.6.1), whatever the session's timeout says.
+        System.DateTimeOffset now = System.DateTimeOffset.UtcNow;
+        _offeredExpired = info.ExpiresAt <= now
+            || (info.TicketLifetimeHint > 0 && info.Time.AddSeconds(info.TicketLifetimeHint) <= now);
     }
 
     private void RecordRefusedOffer(SslResumptionOutcome reason)
