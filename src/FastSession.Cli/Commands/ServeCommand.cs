@@ -72,6 +72,7 @@ internal static class ServeCommand
         }
         using (context)
         {
+            using var resumption = new ServeResumptionSummary(io.Output); // observe: prints the resumption summary on exit
             var listener = new TcpListener(endPoint);
             try
             {
