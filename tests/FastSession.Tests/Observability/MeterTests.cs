@@ -52,6 +52,16 @@ public sealed class MeterTests : LiveObjectTest
     }
 
     [Fact]
+    public void ObserveStructs_HaveTheShimsLayout()
+    {
+        Assert.Equal(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.FsObserveCounts>(),
+            Interop.ObserveNative.GetObserveStructSize(Interop.ShimTicketStatus.StructObserveCounts));
+        Assert.Equal(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.FsResumptionInfo>(),
+            Interop.ObserveNative.GetObserveStructSize(Interop.ShimTicketStatus.StructResumptionInfo));
+        Assert.Equal(-1, Interop.ObserveNative.GetObserveStructSize(2));
+    }
+
+    [Fact]
     public void LiveObjectCounters_AreTheShimsCounts()
     {
         using var metrics = new MetricRecorder();
