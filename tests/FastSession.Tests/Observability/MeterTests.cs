@@ -54,11 +54,11 @@ public sealed class MeterTests : LiveObjectTest
     [Fact]
     public void ObserveStructs_HaveTheShimsLayout()
     {
-        Assert.Equal(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.FsObserveCounts>(),
-            Interop.ObserveNative.GetObserveStructSize(Interop.ShimTicketStatus.StructObserveCounts));
-        Assert.Equal(System.Runtime.CompilerServices.Unsafe.SizeOf<Interop.FsResumptionInfo>(),
-            Interop.ObserveNative.GetObserveStructSize(Interop.ShimTicketStatus.StructResumptionInfo));
-        Assert.Equal(-1, Interop.ObserveNative.GetObserveStructSize(2));
+        Assert.Equal(System.Runtime.CompilerServices.Unsafe.SizeOf<global::FastSession.Interop.FsObserveCounts>(),
+            global::FastSession.Interop.ObserveNative.GetObserveStructSize(global::FastSession.Interop.ShimTicketStatus.StructObserveCounts));
+        Assert.Equal(System.Runtime.CompilerServices.Unsafe.SizeOf<global::FastSession.Interop.FsResumptionInfo>(),
+            global::FastSession.Interop.ObserveNative.GetObserveStructSize(global::FastSession.Interop.ShimTicketStatus.StructResumptionInfo));
+        Assert.Equal(-1, global::FastSession.Interop.ObserveNative.GetObserveStructSize(2));
     }
 
     [Fact]
