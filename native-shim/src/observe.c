@@ -109,7 +109,9 @@ static int ticket_decrypted_cb(SSL* ssl, SSL_SESSION* session, const unsigned ch
         {
             int64_t issued = (int64_t)SSL_SESSION_get_time(session);
             int64_t timeout = (int64_t)SSL_SESSION_get_timeout(session);
-            conn->observe.ticket_expired = issued + timeout <= (int64_t)time(NULL) ? 1 : 0;
+            int64_t now = (int64_t)time(NULL);
+            // No signed overflow, whatever the ticket's session says (UBSan runs the managed suite in CI).
+            conn->observe.ticket_expired = timeout >= 0 && issued <= now - timeout ? 1 : 0;
         }
     }
     return decision;

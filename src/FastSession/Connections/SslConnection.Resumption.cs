@@ -1,3 +1,4 @@
+using System;
 using System.Diagnostics;
 using FastSession.Interop;
 
@@ -137,9 +138,11 @@ public sealed unsafe partial class SslConnection
         _offeredProtocol = info.Protocol;
         _offeredCipher = info.CipherSuite;
         // A ticket also expires with its lifetime hint (RFC 5077 / RFC 8446 4.6.1), whatever the session's timeout says.
-        System.DateTimeOffset now = System.DateTimeOffset.UtcNow;
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        // Imported sessions may carry any time at all: no arithmetic past DateTimeOffset's range.
         _offeredExpired = info.ExpiresAt <= now
-            || (info.TicketLifetimeHint > 0 && info.Time.AddSeconds(info.TicketLifetimeHint) <= now);
+            || (info.TicketLifetimeHint > 0 && info.Time < DateTimeOffset.MaxValue.AddSeconds(-info.TicketLifetimeHint)
+                && info.Time.AddSeconds(info.TicketLifetimeHint) <= now);
     }
 
     private void RecordRefusedOffer(SslResumptionOutcome reason)
