@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
@@ -79,7 +80,7 @@ public sealed class DotnetCountersTests : LiveObjectTest
     }
 
     /// <summary>$FASTSESSION_DOTNET_COUNTERS, then artifacts/tools (where .ci/run installs it), ~/.dotnet/tools, PATH.</summary>
-    private static string FindDotnetCounters()
+    private static string FindDotnetCounters([CallerFilePath] string sourceFile = "")
     {
         string? configured = Environment.GetEnvironmentVariable("FASTSESSION_DOTNET_COUNTERS");
         if (!string.IsNullOrEmpty(configured))
@@ -88,12 +89,17 @@ public sealed class DotnetCountersTests : LiveObjectTest
             return configured;
         }
         var candidates = new System.Collections.Generic.List<string>();
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        // The repository: above the test output, or (for test runs with another --artifacts-path, such as the sanitizer
+        // run) above this source file.
+        foreach (string start in new[] { AppContext.BaseDirectory, Path.GetDirectoryName(sourceFile) ?? "" })
         {
-            if (File.Exists(Path.Combine(dir.FullName, "FastSession.sln")))
+            for (DirectoryInfo? dir = new(start); dir is not null && start.Length > 0; dir = dir.Parent)
             {
-                candidates.Add(Path.Combine(dir.FullName, "artifacts", "tools", "dotnet-counters"));
-                break;
+                if (File.Exists(Path.Combine(dir.FullName, "FastSession.sln")))
+                {
+                    candidates.Add(Path.Combine(dir.FullName, "artifacts", "tools", "dotnet-counters"));
+                    break;
+                }
             }
         }
         candidates.Add(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools", "dotnet-counters"));
@@ -101,7 +107,7 @@ public sealed class DotnetCountersTests : LiveObjectTest
             .Select(p => Path.Combine(p, "dotnet-counters")));
         string? found = candidates.FirstOrDefault(File.Exists);
         Assert.True(found is not null,
-            "dotnet-counters was not found (looked in: " + string.Join(", ", candidates.Take(2)) + ", PATH). " +
+            "dotnet-counters was not found (looked in: " + string.Join(", ", candidates.Take(3)) + ", PATH). " +
             "Install it as .ci/run does: dotnet tool install --tool-path artifacts/tools dotnet-counters");
         return found!;
     }
