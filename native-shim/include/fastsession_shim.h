@@ -429,6 +429,62 @@ FS_EXPORT void FastSessionNative_GetObserveCounts(fs_observe_counts* counts);
 /* sizeof of the observe structs for the managed layout check: 0 fs_observe_counts,
  * 1 fs_resumption_info; -1 unknown. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_GetObserveStructSize(int32_t which);
+/* ---- Session-ticket keys (ticket_keys.c) -------------------------------------------------- */
+
+/* A key ring for SSL_CTX_set_tlsext_ticket_key_evp_cb: [0] encrypts, every entry decrypts until
+ * its not_after. Opaque, reference-counted, thread-safe (a read/write lock around the keys). */
+typedef struct fs_ticket_keys fs_ticket_keys;
+
+#define FS_TICKET_KEY_NAME_LENGTH 16
+#define FS_TICKET_KEYS_MAX 16
+
+/* One key, mirrored in C#. key_size 32: AES-256-CBC + HMAC-SHA256 with 32-byte keys (nginx's
+ * 80-byte file: name, hmac, aes); 16: AES-128-CBC + HMAC-SHA256 with 16-byte keys (the 48-byte
+ * file: name, aes, hmac). Bytes past key_size are ignored. */
+typedef struct fs_ticket_key {
+    uint8_t name[FS_TICKET_KEY_NAME_LENGTH];
+    uint8_t hmac_key[32];
+    uint8_t aes_key[32];
+    int32_t key_size;
+    int32_t reserved;
+    int64_t not_after;   /* seconds since the epoch after which the key neither encrypts nor
+                            decrypts; 0 = no limit */
+} fs_ticket_key;
+
+/* Outcomes counted by the callback since the ring was made. */
+typedef struct fs_ticket_key_counts {
+    int64_t issued;   /* tickets encrypted under the current key */
+    int64_t resumed;  /* tickets whose key is the current one (decryption started) */
+    int64_t renewed;  /* tickets under an older, still valid key: accepted and re-issued */
+    int64_t failed;   /* unknown or expired key name (full handshake), or no usable key to encrypt */
+} fs_ticket_key_counts;
+
+/* Makes an empty ring (one reference, owned by the caller: FastSessionNative_TicketKeysFree).
+ * An empty ring issues no tickets and accepts none. Returns NULL on allocation failure. */
+FS_EXPORT fs_ticket_keys* FastSessionNative_TicketKeysNew(void);
+
+/* Drops the caller's reference; contexts the ring is attached to keep theirs. Key material is
+ * wiped (OPENSSL_cleanse) when the last reference goes. NULL is ignored. */
+FS_EXPORT void FastSessionNative_TicketKeysFree(fs_ticket_keys* ring);
+
+/* Replaces the ring's keys with a copy of keys[0..count) in one step (write lock); the old keys
+ * are wiped. The caller keeps (and should wipe) its array. Returns FS_OK, FS_ERR_ARGUMENT (NULL,
+ * count outside 1..FS_TICKET_KEYS_MAX, key_size not 16/32) or FS_ERR_OPENSSL (allocation). */
+FS_EXPORT int32_t FastSessionNative_TicketKeysInstall(fs_ticket_keys* ring, const fs_ticket_key* keys, int32_t count);
+
+/* Copies the callback's outcome counters. Returns FS_OK or FS_ERR_ARGUMENT. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_TicketKeysGetCounts(const fs_ticket_keys* ring, fs_ticket_key_counts* counts);
+
+/* Rings alive in the process (leak checks). No error queue impact. */
+FS_EXPORT int64_t FastSessionNative_TicketKeysGetLiveCount(void);
+
+/* Shims SSL_CTX_set_tlsext_ticket_key_evp_cb with the shim's callback reading `ring` (the context
+ * takes its own reference, dropped when the context is freed). The callback returns "renew" (2) for
+ * a ticket under an older key, and for every TLS 1.3 resumption so that OpenSSL sends a fresh
+ * single-use ticket after it (it sends none otherwise); the counters still tell the two apart.
+ * Once per context: rotate by installing keys into the ring. Returns FS_OK, FS_ERR_ARGUMENT (NULL,
+ * or a ring already attached) or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslCtxSetTlsextTicketKeyEvpCb(SSL_CTX* ctx, fs_ticket_keys* ring);
 
 #ifdef __cplusplus
 }

@@ -19,7 +19,7 @@ internal static class ConnectCommand
     private static readonly TimeSpan TicketWait = TimeSpan.FromSeconds(2);
 
     public sealed record Settings(
-        string Target, TlsVersion? Version, int Reconnect, string? SessionIn, string? SessionOut, string? ServerName, bool Json, double TimeoutSeconds);
+        string Target, TlsVersion? Version, int Reconnect, string? SessionIn, string? SessionOut, string? ServerName, bool Json, double TimeoutSeconds, FleetConnectSettings? Fleet = null);
 
     public static Command Create(CliIo io)
     {
@@ -41,9 +41,10 @@ internal static class ConnectCommand
         command.Options.Add(serverName);
         command.Options.Add(json);
         command.Options.Add(timeout);
+        Func<ParseResult, FleetConnectSettings> fleet = FleetOptions.AddToConnect(command);
         command.SetAction((parse, ct) => RunAsync(io, new Settings(
             parse.GetValue(target)!, TlsText.ParseOption(parse.GetValue(tls)), parse.GetValue(reconnect), parse.GetValue(sessIn),
-            parse.GetValue(sessOut), parse.GetValue(serverName), parse.GetValue(json), parse.GetValue(timeout)), ct));
+            parse.GetValue(sessOut), parse.GetValue(serverName), parse.GetValue(json), parse.GetValue(timeout), fleet(parse)), ct));
         return command;
     }
 
@@ -72,10 +73,16 @@ internal static class ConnectCommand
         using SslContext context = SslContext.CreateClient(options);
         using var cache = new SslClientSessionCache(capacity: 64, perKey: 16);
         var latest = new LatestCopy();
+        await using FleetClient? shared = await FleetOptions.CreateClientAsync(settings.Fleet, key).ConfigureAwait(false);
         // Every new session goes to the cache (which resumes the next connection) and, as a copy, to --sess-out.
         context.SessionEstablished = (connection, session) =>
         {
             latest.Replace(session.Duplicate());
+            if (shared is not null)
+            {
+                shared.Put(session);
+                return;
+            }
             cache.OnSessionEstablished(connection, session);
         };
         try
@@ -96,6 +103,10 @@ internal static class ConnectCommand
             TlsVersion lastProtocol = TlsVersion.None;
             for (int i = 0; i < connections; i++)
             {
+                if (shared is not null && (i > 0 || settings.SessionIn is null))
+                {
+                    await shared.FillAsync(cache, context, cancellationToken).ConfigureAwait(false);
+                }
                 Outcome outcome = await ConnectOnceAsync(host, port, sessionHost, key, context, cache, latest, timeout, cancellationToken).ConfigureAwait(false);
                 lastProtocol = outcome.Protocol;
                 reasons.Add(outcome.Reason); // observe

@@ -19,7 +19,7 @@ internal static class ServeCommand
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
-    public sealed record Settings(string Accept, string? CertificateFile, string? KeyFile, TlsVersion? Version, bool NoTickets, int? Count);
+    public sealed record Settings(string Accept, string? CertificateFile, string? KeyFile, TlsVersion? Version, bool NoTickets, int? Count, FleetServeSettings? Fleet = null);
 
     public static Command Create(CliIo io)
     {
@@ -37,9 +37,10 @@ internal static class ServeCommand
         command.Options.Add(tls);
         command.Options.Add(noTickets);
         command.Options.Add(count);
+        Func<ParseResult, FleetServeSettings> fleet = FleetOptions.AddToServe(command);
         command.SetAction((parse, ct) => RunAsync(io, new Settings(
             parse.GetValue(accept)!, parse.GetValue(cert), parse.GetValue(key), TlsText.ParseOption(parse.GetValue(tls)),
-            parse.GetValue(noTickets), parse.GetValue(count)), ct));
+            parse.GetValue(noTickets), parse.GetValue(count), fleet(parse)), ct));
         return command;
     }
 
@@ -73,6 +74,7 @@ internal static class ServeCommand
         using (context)
         {
             using var resumption = new ServeResumptionSummary(io.Output); // observe: prints the resumption summary on exit
+            await using IAsyncDisposable? fleetKeys = await FleetOptions.AttachServeAsync(settings.Fleet, context, io).ConfigureAwait(false);
             var listener = new TcpListener(endPoint);
             try
             {

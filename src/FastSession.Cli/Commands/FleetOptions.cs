@@ -1,0 +1,211 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using System.IO;
+using System.Threading;
+using System.Threading.Tasks;
+using FastSession.Redis;
+using StackExchange.Redis;
+
+namespace FastSession.Cli.Commands;
+
+/// <summary><c>serve</c>'s fleet options: where the ticket keys come from.</summary>
+/// <param name="TicketKeys">Key files (comma-separated, the first encrypts) or <c>redis://HOST:PORT[/prefix]</c>.</param>
+/// <param name="RotationSeconds">With Redis: how long a key encrypts before the fleet rotates.</param>
+public sealed record FleetServeSettings(string? TicketKeys, double RotationSeconds);
+
+/// <summary><c>connect</c>'s fleet options: a session store shared by every client process.</summary>
+/// <param name="SessionStore"><c>redis://HOST:PORT[/prefix]</c>.</param>
+/// <param name="SessionKey">HOST:PORT naming the service in the store (a fleet behind one name shares it); default the target.</param>
+public sealed record FleetConnectSettings(string? SessionStore, string? SessionKey);
+
+/// <summary>
+/// The fleet options of <c>serve</c> and <c>connect</c> (issue 16), kept in one file so the commands only wire them in:
+/// <c>serve --ticket-keys FILE[,FILE]|redis://HOST:PORT[/prefix] [--ticket-key-rotation S]</c>,
+/// <c>connect --session-store redis://HOST:PORT[/prefix] [--session-key HOST:PORT]</c>.
+/// </summary>
+internal static class FleetOptions
+{
+    public static Func<ParseResult, FleetServeSettings> AddToServe(Command command)
+    {
+        var keys = new Option<string?>("--ticket-keys") { Description = "Session-ticket keys shared by a fleet: nginx-format key files (48 or 80 bytes; comma-separated, the first encrypts) or redis://HOST:PORT[/prefix] (shared, rotating)." };
+        var rotation = new Option<double>("--ticket-key-rotation") { Description = "With redis:// keys: seconds a key encrypts before the fleet rotates.", DefaultValueFactory = _ => 3600 };
+        command.Options.Add(keys);
+        command.Options.Add(rotation);
+        return parse => new FleetServeSettings(parse.GetValue(keys), parse.GetValue(rotation));
+    }
+
+    public static Func<ParseResult, FleetConnectSettings> AddToConnect(Command command)
+    {
+        var store = new Option<string?>("--session-store") { Description = "Share sessions with other client processes: redis://HOST:PORT[/prefix] (TLS 1.3 tickets single use across the fleet)." };
+        var key = new Option<string?>("--session-key") { Description = "With --session-store: HOST:PORT naming the service in the store (default: the target)." };
+        command.Options.Add(store);
+        command.Options.Add(key);
+        return parse => new FleetConnectSettings(parse.GetValue(store), parse.GetValue(key));
+    }
+
+    /// <summary>Attaches the ticket keys to a server context; the result stops the Redis refresh on dispose.</summary>
+    public static async Task<IAsyncDisposable?> AttachServeAsync(FleetServeSettings? settings, SslContext context, CliIo io)
+    {
+        if (settings?.TicketKeys is not { Length: > 0 } spec)
+        {
+            return null;
+        }
+        if (!(settings.RotationSeconds >= 1))
+        {
+            throw CliException.Usage("--ticket-key-rotation must be at least 1 second.");
+        }
+        var ring = new TicketKeyRing();
+        try
+        {
+            if (spec.StartsWith("redis://", StringComparison.OrdinalIgnoreCase))
+            {
+                RedisLocation location = ParseLocation(spec, "--ticket-keys");
+                ConnectionMultiplexer redis = await location.ConnectAsync().ConfigureAwait(false);
+                var options = new RedisTicketKeyOptions
+                {
+                    RotationInterval = TimeSpan.FromSeconds(settings.RotationSeconds),
+                    RefreshInterval = TimeSpan.FromSeconds(Math.Clamp(settings.RotationSeconds / 4, 1, 30)),
+                };
+                RedisTicketKeySource source = await RedisTicketKeySource.StartAsync(redis, location.Prefix, ring, options).ConfigureAwait(false);
+                context.UseTicketKeys(ring);
+                io.Output.WriteLine(ring.KeyCount > 0
+                    ? $"ticket keys: {location} ({ring.KeyCount} key{(ring.KeyCount == 1 ? "" : "s")}, encrypting {ring.EncryptingKeyName})"
+                    : $"ticket keys: {location} not reachable yet: full handshakes without tickets until it answers");
+                return new ServeResources(ring, source, redis);
+            }
+            var keys = new List<TicketKey>();
+            try
+            {
+                foreach (string path in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    keys.Add(TicketKey.ReadFile(path));
+                }
+                ring.Install(keys);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException)
+            {
+                throw CliException.Usage($"--ticket-keys: {e.Message}");
+            }
+            finally
+            {
+                foreach (TicketKey key in keys)
+                {
+                    key.Dispose();
+                }
+            }
+            context.UseTicketKeys(ring);
+            io.Output.WriteLine($"ticket keys: {keys.Count} from file{(keys.Count == 1 ? "" : "s")}, encrypting {ring.EncryptingKeyName}");
+            return new ServeResources(ring, null, null);
+        }
+        catch
+        {
+            ring.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The client side of <c>--session-store</c>, or null without it.</summary>
+    public static async Task<FleetClient?> CreateClientAsync(FleetConnectSettings? settings, SslSessionCacheKey targetKey)
+    {
+        if (settings?.SessionStore is not { Length: > 0 } spec)
+        {
+            return null;
+        }
+        RedisLocation location = ParseLocation(spec, "--session-store");
+        SslSessionCacheKey key = targetKey;
+        if (settings.SessionKey is { Length: > 0 } named)
+        {
+            (string host, int port) = Endpoints.ParseHostPort(named, "--session-key");
+            key = new SslSessionCacheKey(host, port, targetKey.ApplicationProtocol);
+        }
+        ConnectionMultiplexer redis = await location.ConnectAsync().ConfigureAwait(false);
+        return new FleetClient(redis, new RedisSslSessionStore(redis, location.Prefix), key, targetKey);
+    }
+
+    private static RedisLocation ParseLocation(string spec, string option)
+    {
+        try
+        {
+            return RedisLocation.Parse(spec);
+        }
+        catch (FormatException e)
+        {
+            throw CliException.Usage($"{option}: {e.Message}");
+        }
+    }
+
+    private sealed class ServeResources(TicketKeyRing ring, RedisTicketKeySource? source, ConnectionMultiplexer? redis) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            if (source is not null)
+            {
+                await source.DisposeAsync().ConfigureAwait(false);
+            }
+            if (redis is not null)
+            {
+                await redis.DisposeAsync().ConfigureAwait(false);
+            }
+            ring.Dispose(); // the context keeps its own reference to the native ring
+        }
+    }
+}
+
+/// <summary>
+/// <c>connect --session-store</c>: before each connection the local cache is filled from the shared store, and every
+/// session the server sends goes to the store instead of the local cache, so the next connection — in this process or
+/// another — takes it from there (TLS 1.3 once).
+/// </summary>
+internal sealed class FleetClient(ConnectionMultiplexer redis, RedisSslSessionStore store, SslSessionCacheKey storeKey, SslSessionCacheKey localKey) : IAsyncDisposable
+{
+    private readonly List<Task> _pending = new();
+
+    public SessionStoreCounters Counters => store.Counters;
+
+    /// <summary>Takes ownership of <paramref name="session"/> and writes it to the store in the background.</summary>
+    public void Put(SslSession session)
+    {
+        Task write = PutAsync(session);
+        lock (_pending)
+        {
+            _pending.Add(write);
+        }
+    }
+
+    /// <summary>Waits for earlier writes, then moves a session from the store into <paramref name="cache"/>.</summary>
+    public async Task FillAsync(SslClientSessionCache cache, SslContext context, CancellationToken cancellationToken)
+    {
+        await FlushAsync().ConfigureAwait(false);
+        SslSession session = await store.TakeAsync(storeKey, context, cancellationToken).ConfigureAwait(false);
+        if (!session.IsNone)
+        {
+            cache.Add(localKey, session);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await FlushAsync().ConfigureAwait(false);
+        await redis.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task FlushAsync()
+    {
+        Task[] pending;
+        lock (_pending)
+        {
+            pending = _pending.ToArray();
+            _pending.Clear();
+        }
+        await Task.WhenAll(pending).ConfigureAwait(false);
+    }
+
+    private async Task PutAsync(SslSession session)
+    {
+        using (session)
+        {
+            await store.AddAsync(storeKey, session).ConfigureAwait(false);
+        }
+    }
+}
