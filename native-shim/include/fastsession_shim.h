@@ -493,6 +493,45 @@ FS_EXPORT int32_t FastSessionNative_I2dX509(const X509* cert, uint8_t* buf, int3
  * may truncate). No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_X509GetSubjectName(const X509* cert, char* buf, int32_t cap);
 
+/* ---- Observability (observe.c): what the shim records for metrics and resumption reasons ---- */
+
+/* How the server's last ticket decryption on a connection went (SSL_CTX_set_session_ticket_cb's
+ * decrypt callback status). NONE: no ticket was presented (or this is a client). */
+#define FS_TICKET_STATUS_NONE 0
+#define FS_TICKET_STATUS_EMPTY 1            /* SSL_TICKET_EMPTY: the client asked for a ticket, sent none */
+#define FS_TICKET_STATUS_NOT_DECRYPTED 2    /* SSL_TICKET_NO_DECRYPT: unknown/retired key or corrupted */
+#define FS_TICKET_STATUS_DECRYPTED 3        /* SSL_TICKET_SUCCESS */
+#define FS_TICKET_STATUS_DECRYPTED_RENEW 4  /* SSL_TICKET_SUCCESS_RENEW: decrypted with an old key */
+
+/* Per connection, reset by FastSessionNative_SslClear. */
+typedef struct fs_resumption_info {
+    int32_t ticket_status;   /* FS_TICKET_STATUS_* of the last ticket presented to this server */
+    int32_t ticket_expired;  /* 1: the decrypted ticket's session had expired (time + timeout <= now) */
+    int32_t tickets_sent;    /* server: tickets generated on this connection */
+    int32_t reserved;
+} fs_resumption_info;
+
+/* Process-wide, since the shim was loaded: every shim context's sessions and tickets. */
+typedef struct fs_observe_counts {
+    int64_t sessions_captured;      /* sessions the new-session callback captured (clients) */
+    int64_t tickets_received;       /* of those, sessions with a ticket (SSL_SESSION_has_ticket) */
+    int64_t tickets_sent;           /* tickets servers generated (TLS 1.2 and each TLS 1.3 ticket) */
+    int64_t ticket_empty;           /* decrypt callback statuses, servers */
+    int64_t ticket_not_decrypted;
+    int64_t ticket_decrypted;
+    int64_t ticket_decrypted_renew;
+} fs_observe_counts;
+
+/* Fills *info with what the shim recorded on this connection. Returns FS_OK, or FS_ERR_ARGUMENT
+ * for NULL or a connection the shim did not create. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_SslGetResumptionInfo(SSL* ssl, fs_resumption_info* info);
+
+/* Fills *counts with the process-wide counters. No error queue impact. */
+FS_EXPORT void FastSessionNative_GetObserveCounts(fs_observe_counts* counts);
+
+/* sizeof of the observe structs for the managed layout check: 0 fs_observe_counts,
+ * 1 fs_resumption_info; -1 unknown. No error queue impact. */
+FS_EXPORT int32_t FastSessionNative_GetObserveStructSize(int32_t which);
 /* ---- Session-ticket keys (ticket_keys.c) -------------------------------------------------- */
 
 /* A key ring for SSL_CTX_set_tlsext_ticket_key_evp_cb: [0] encrypts, every entry decrypts until

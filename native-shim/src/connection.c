@@ -76,6 +76,7 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session)
     // A session created on this connection belongs to its context; a mismatch cannot happen
     // (SslSetSession refuses foreign sessions), and it would not be a reason to lose a ticket.
     (void)fastsession_session_bind(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
+    fastsession_observe_session_captured(session); // observe
 
     conn->established++;
     if (conn->count == conn->capacity && !ring_grow(conn))
@@ -196,6 +197,7 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
         fastsession_conn_release(conn);
         conn->dropped = 0;
         fastsession_verify_clear(conn);
+        fastsession_observe_clear(conn); // observe
     }
 
     set_role_state(ssl, is_server);

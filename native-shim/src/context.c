@@ -144,6 +144,8 @@ SSL_CTX* FastSessionNative_SslCtxCreate(const fs_ctx_options* options, uint64_t*
         SSL_CTX_set_tlsext_servername_callback(ctx, sni_accept_cb);
         if (options->num_tickets >= 0 && !SSL_CTX_set_num_tickets(ctx, (size_t)options->num_tickets))
             goto fail;
+        if (!fastsession_observe_install(ctx)) // observe: ticket decrypt outcomes, tickets sent
+            goto fail;
     }
     else
     {

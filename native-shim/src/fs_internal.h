@@ -59,6 +59,13 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session);
 
 /* ---- connection.c --------------------------------------------------------------------------- */
 
+/* observe.c: what the ticket callbacks recorded on one connection (cleared by SslClear). */
+typedef struct fs_conn_observe {
+    int32_t ticket_status;
+    int32_t ticket_expired;
+    int32_t tickets_sent;
+} fs_conn_observe;
+
 /* The new-session queue: a ring that starts inline (FS_NEW_SESSION_RING_CAPACITY) and doubles on
  * the heap as tickets arrive faster than managed code takes them, up to FS_NEW_SESSION_QUEUE_MAX.
  * Only past that bound is the oldest session freed, and `dropped` counts it: never a silent drop. */
@@ -79,6 +86,7 @@ typedef struct fs_conn_data {
     int32_t verify_policy;
     int32_t verify_pending;
     int32_t verify_decision; /* 0 none, 1 accept, 2 reject */
+    fs_conn_observe observe; /* observe.c */
 } fs_conn_data;
 
 /* Points an allocated (zeroed) fs_conn_data at its inline ring. */
@@ -105,6 +113,14 @@ int fastsession_is_ip_literal(const char* name);
 void fastsession_sni_free(fs_ctx_data* data);
 /* Servername callback body: switches to a registered child context. Returns 1 when one matched. */
 int fastsession_sni_select(SSL* ssl, const char* name);
+/* ---- observe.c ------------------------------------------------------------------------------ */
+
+/* Servers: installs SSL_CTX_set_session_ticket_cb (records, decides as OpenSSL's default). Returns 1 or 0. */
+int fastsession_observe_install(SSL_CTX* ctx);
+/* Counts a session the new-session callback captured (and a ticket when it has one). */
+void fastsession_observe_session_captured(const SSL_SESSION* session);
+/* Forgets what was recorded on the connection (SSL_clear). */
+void fastsession_observe_clear(fs_conn_data* conn);
 
 /* ---- session.c ------------------------------------------------------------------------------ */
 

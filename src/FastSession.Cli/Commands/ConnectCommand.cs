@@ -113,6 +113,7 @@ internal static class ConnectCommand
 
             int connections = settings.Reconnect + 1;
             int reused = 0, reconnectsReused = 0;
+            var reasons = new ResumptionReasons(); // observe
             TlsVersion lastProtocol = TlsVersion.None;
             for (int i = 0; i < connections; i++)
             {
@@ -122,6 +123,7 @@ internal static class ConnectCommand
                 }
                 Outcome outcome = await ConnectOnceAsync(host, port, sessionHost, key, context, cache, latest, timeout, cancellationToken).ConfigureAwait(false);
                 lastProtocol = outcome.Protocol;
+                reasons.Add(outcome.Reason); // observe
                 if (outcome.Reused)
                 {
                     reused++;
@@ -157,6 +159,7 @@ internal static class ConnectCommand
                     w.WriteNumber("reused", reused);
                     w.WriteNumber("reconnects", settings.Reconnect);
                     w.WriteNumber("reconnects_reused", reconnectsReused);
+                    reasons.WriteJson(w); // observe
                 });
             }
             else
@@ -266,6 +269,7 @@ internal static class ConnectCommand
             Reused = connection.SessionReused,
             Offered = offered,
             Sessions = tickets,
+            Reason = connection.ResumptionOutcome, // observe
         };
         if (connection.TryBorrowSession(out SslSessionRef view))
         {
@@ -305,6 +309,7 @@ internal static class ConnectCommand
                 w.WriteBoolean("resumable", o.Resumable);
                 w.WriteString("session_id", o.SessionId);
                 w.WriteNumber("sessions_received", o.Sessions);
+                ResumptionReasons.WriteReason(w, o.Reason); // observe
             });
             return;
         }
@@ -324,6 +329,7 @@ internal static class ConnectCommand
         public bool Resumable;
         public string SessionId = "";
         public int Sessions;
+        public SslResumptionOutcome Reason;
     }
 
     /// <summary>The newest session received (owned), for --sess-out.</summary>

@@ -99,6 +99,7 @@ internal static class ServeCommand
         using (context)
         using (var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp))
         {
+            using var resumption = new ServeResumptionSummary(io.Output); // observe: prints the resumption summary on exit
             await using IAsyncDisposable? fleetKeys = await FleetOptions.AttachServeAsync(settings.Fleet, context, io).ConfigureAwait(false);
             try
             {

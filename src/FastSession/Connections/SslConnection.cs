@@ -221,17 +221,20 @@ public sealed unsafe partial class SslConnection : IDisposable
         if (status == ShimConstants.ErrWrongContext)
         {
             ErrorNative.ErrClearError();
+            RecordRefusedOffer(SslResumptionOutcome.OtherContext); // SslConnection.Resumption.cs
             throw new SslContextMismatchException(session.ContextId, Context.Id);
         }
         if (status == ShimConstants.ErrNotResumable)
         {
             ErrorNative.ErrClearError();
+            RecordRefusedOffer(SslResumptionOutcome.NotResumable);
             throw new ArgumentException(NotResumableMessage, nameof(session));
         }
         if (status != ShimConstants.Ok)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_set_session"));
         }
+        RecordOffer(session);
     }
 
     /// <summary>
@@ -325,6 +328,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         using ExclusiveScope _ = Exclusive(Access.ChangesSession);
         // Any engine call starts the handshake (SSL_read/SSL_write implicitly); SetSession is too late after it.
         _handshakeStarted = true;
+        ObserveHandshakeStart(); // SslConnection.Resumption.cs: the handshake's start time, once
         FsIoResult result;
         fixed (byte* i = input)
         fixed (byte* pi = plaintextIn)
@@ -356,7 +360,8 @@ public sealed unsafe partial class SslConnection : IDisposable
         {
             _handshakeComplete = true;
         }
-        SslIoResult mapped = ExplainFailure(Complete(operation, in result)); // verification reasons: SslConnection.Security.cs
+        // Verification reasons (SslConnection.Security.cs), then the resumption outcome and metrics (SslConnection.Resumption.cs).
+        SslIoResult mapped = ObserveHandshake(ExplainFailure(Complete(operation, in result)));
         if (result.NewSessions > 0)
         {
             DeliverNewSessions();
@@ -427,6 +432,7 @@ public sealed unsafe partial class SslConnection : IDisposable
             name[System.Text.Encoding.UTF8.GetBytes(serverName, name)] = 0;
         }
         using ExclusiveScope _ = Exclusive(Access.ChangesSession | Access.WhenFaulted);
+        ObserveClose(reuse: true);
         int status;
         fixed (byte* n = name)
         {
@@ -451,6 +457,10 @@ public sealed unsafe partial class SslConnection : IDisposable
     public void Dispose()
     {
         using ExclusiveScope _ = Exclusive(Access.ChangesSession | Access.WhenFaulted | Access.WhenDisposed);
+        if (_ssl != 0)
+        {
+            ObserveClose(reuse: false); // reads SSL_get_shutdown, so before the handle is cleared
+        }
         nint ssl = Interlocked.Exchange(ref _ssl, 0);
         if (ssl != 0)
         {

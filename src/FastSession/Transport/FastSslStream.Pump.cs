@@ -90,7 +90,7 @@ public sealed partial class FastSslStream
     private static void ResumeFromCache(SslConnection connection, SslClientSessionCache cache, SslSessionCacheKey key)
     {
         connection.CacheKey = key;
-        if (!cache.TryTake(key, out SslSession session))
+        if (!cache.TryTakeFor(connection, out SslSession session)) // records the miss reason on the connection
         {
             return;
         }

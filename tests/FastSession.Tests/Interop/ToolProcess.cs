@@ -86,6 +86,9 @@ public sealed class ToolProcess : IDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The child's process id (for tools that attach to it, such as dotnet-counters).</summary>
+    public int ProcessId => _process.Id;
+
     public async Task WriteAsync(string text)
     {
         await _process.StandardInput.WriteAsync(text);
