@@ -30,7 +30,8 @@ public sealed class MeterTests : LiveObjectTest
         // OpenSSL sends SSL_CTX_set_num_tickets tickets after a full handshake and one after a resumption.
         Assert.Equal(sent + 4, metrics.Observe(TicketsSent));
         Assert.Equal(received + 4, metrics.Observe(TicketsReceived));
-        Assert.Equal(captured + 4, metrics.Observe(SessionsCaptured));
+        // Both sides capture: the client every ticket it receives, the server every session it issues (SessionEstablished fires on servers).
+        Assert.Equal(captured + 8, metrics.Observe(SessionsCaptured));
         Assert.Equal(decrypted + 1, metrics.Observe(TicketDecryptions, (TicketStatusTag, "decrypted_renew")) + metrics.Observe(TicketDecryptions, (TicketStatusTag, "decrypted")));
         Assert.Equal(1, metrics.Sum(Handshakes, (SideTag, "client"), (ResumptionOutcomeTag, "resumed")));
         Assert.Equal(2, metrics.Sum(Handshakes, (SideTag, "server")));
@@ -48,7 +49,7 @@ public sealed class MeterTests : LiveObjectTest
 
         Assert.Equal(sent, metrics.Observe(TicketsSent));
         Assert.Equal(received, metrics.Observe(TicketsReceived));
-        Assert.Equal(captured + 1, metrics.Observe(SessionsCaptured));
+        Assert.Equal(captured + 2, metrics.Observe(SessionsCaptured)); // the client's session and the server's cache entry
     }
 
     [Fact]

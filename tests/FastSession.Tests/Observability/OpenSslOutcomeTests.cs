@@ -98,7 +98,7 @@ public sealed class OpenSslOutcomeTests : LiveObjectTest
         int port = await StartOpenSslServerAsync(version);
         string sessOut = _pki.PathOf($"first-{version}.pem");
         (int code, string output, string error) = await RunCliAsync(
-            "connect", $"127.0.0.1:{port}", "--tls", version, "--reconnect", "2", "--json", "--sess-out", sessOut);
+            "connect", $"127.0.0.1:{port}", "--servername", "localhost", "--cafile", _pki.CertificateFile, "--tls", version, "--reconnect", "2", "--json", "--sess-out", sessOut);
         Assert.True(code == 0, $"exit {code}: {error}\n{output}");
         JsonElement[] lines = ParseJsonLines(output);
         JsonElement[] connections = lines.Where(l => l.TryGetProperty("connection", out _)).ToArray();
@@ -109,7 +109,7 @@ public sealed class OpenSslOutcomeTests : LiveObjectTest
 
         // The session saved from this server, offered to a restarted one: offered, and declined.
         int restarted = await StartOpenSslServerAsync(version);
-        (code, output, error) = await RunCliAsync("connect", $"127.0.0.1:{restarted}", "--tls", version, "--json", "--sess-in", sessOut);
+        (code, output, error) = await RunCliAsync("connect", $"127.0.0.1:{restarted}", "--servername", "localhost", "--cafile", _pki.CertificateFile, "--tls", version, "--json", "--sess-in", sessOut);
         Assert.True(code == 0, $"exit {code}: {error}\n{output}");
         JsonElement first = ParseJsonLines(output).First(l => l.TryGetProperty("connection", out _));
         Assert.Equal("server_declined", first.GetProperty("not_resumed_reason").GetString());
