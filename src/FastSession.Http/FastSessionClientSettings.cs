@@ -17,12 +17,10 @@ public sealed class FastSessionClientSettings
     public TlsVersion MaxVersion { get; set; } = TlsVersion.Tls13;
 
     /// <summary>
-    /// ALPN protocols offered (<c>SSL_CTX_set_alpn_protos</c>). Default <c>http/1.1</c> only: <see cref="System.Net.Http.SocketsHttpHandler"/>
-    /// reads the negotiated protocol from <c>SslStream</c> state FastSession cannot set, so offering <c>h2</c> would let a server
-    /// choose HTTP/2 on a connection the handler then speaks HTTP/1.1 on (see the README's Hosts section). Only
-    /// <c>http/1.1</c> is accepted here.
+    /// Offer ALPN h2 on connections opened for requests that may use HTTP/2 (request version 2.0 or policy RequestVersionOrHigher),
+    /// so SocketsHttpHandler speaks HTTP/2 when the server picks it. Default true. Connections for HTTP/1.x requests offer http/1.1.
     /// </summary>
-    public IList<string> ApplicationProtocols { get; } = new List<string> { "http/1.1" };
+    public bool EnableHttp2 { get; set; } = true;
 
     /// <summary>
     /// Verify the server's certificate chain (<c>SSL_VERIFY_PEER</c>) and name. Default true. False is the explicit opt-out
@@ -48,7 +46,8 @@ public sealed class FastSessionClientSettings
     /// <summary>TLS 1.2 sessions and TLS 1.3 tickets: false sets <c>SSL_OP_NO_TICKET</c>. Default true.</summary>
     public bool EnableTickets { get; set; } = true;
 
-    internal FastSessionClientSettings Clone()
+    /// <summary>A copy (the trusted-certificate collection is copied; the session cache is shared).</summary>
+    public FastSessionClientSettings Clone()
     {
         var copy = new FastSessionClientSettings
         {
@@ -59,25 +58,12 @@ public sealed class FastSessionClientSettings
             TrustedCertificates = TrustedCertificates is null ? null : new X509Certificate2Collection(TrustedCertificates),
             SessionCache = SessionCache,
             EnableTickets = EnableTickets,
+            EnableHttp2 = EnableHttp2,
         };
-        copy.ApplicationProtocols.Clear();
-        foreach (string protocol in ApplicationProtocols)
-        {
-            copy.ApplicationProtocols.Add(protocol);
-        }
         return copy;
     }
 
     internal void Validate()
     {
-        foreach (string protocol in ApplicationProtocols)
-        {
-            if (protocol != "http/1.1")
-            {
-                throw new NotSupportedException(
-                    $"ALPN protocol '{protocol}' cannot be offered: SocketsHttpHandler chooses HTTP/2 only from SslStream's own negotiated ALPN, " +
-                    "which a FastSession connection cannot set, so only http/1.1 is safe to offer.");
-            }
-        }
     }
 }

@@ -25,13 +25,14 @@ public sealed class FastSessionConnector : IDisposable
 {
     private readonly FastSessionClientSettings _settings;
     private readonly SslContext _context;
+    // Offers h2 then http/1.1, for connections that may carry HTTP/2.
+    private readonly SslContext _http2;
     private readonly SslClientSessionCache _cache;
     private readonly bool _ownsCache;
     private long _connections, _resumed, _failed;
 
     /// <summary>Creates the client context (<c>SSL_CTX_new</c> through <see cref="SslContext.CreateClient"/>) from a copy of <paramref name="settings"/>.</summary>
     /// <exception cref="ArgumentException">The settings are invalid (versions, empty trust list).</exception>
-    /// <exception cref="NotSupportedException">An ALPN protocol other than http/1.1 was asked for.</exception>
     /// <exception cref="InvalidOperationException">OpenSSL refused the context (a bad trusted certificate) or the system trust store is empty.</exception>
     public FastSessionConnector(FastSessionClientSettings? settings = null)
     {
@@ -45,19 +46,20 @@ public sealed class FastSessionConnector : IDisposable
             VerifyPeer = _settings.ValidateServerCertificate,
             TrustedCertificatesPem = _settings.ValidateServerCertificate ? TrustAdapter.TrustedPem(_settings.TrustedCertificates) : null,
         };
-        foreach (string protocol in _settings.ApplicationProtocols)
-        {
-            options.ApplicationProtocols.Add(protocol);
-        }
+        options.ApplicationProtocols.Add("http/1.1");
         _ownsCache = _settings.SessionCache is null;
         _cache = _settings.SessionCache ?? new SslClientSessionCache();
         try
         {
             _context = SslContext.CreateClient(options);
             _context.SessionEstablished = _cache.OnSessionEstablished;
+            options.ApplicationProtocols.Insert(0, "h2");
+            _http2 = SslContext.CreateClient(options);
+            _http2.SessionEstablished = _cache.OnSessionEstablished;
         }
         catch
         {
+            _context?.Dispose();
             if (_ownsCache)
             {
                 _cache.Dispose();
@@ -69,8 +71,11 @@ public sealed class FastSessionConnector : IDisposable
     /// <summary>The session cache connections resume from (keyed by host, port and ALPN).</summary>
     public SslClientSessionCache SessionCache => _cache;
 
-    /// <summary>The client context every connection is created from.</summary>
+    /// <summary>The client context of HTTP/1.x connections (ALPN http/1.1).</summary>
     public SslContext Context => _context;
+
+    /// <summary>The client context of connections that may carry HTTP/2 (ALPN h2, http/1.1).</summary>
+    public SslContext Http2Context => _http2;
 
     /// <summary>A snapshot of the connection counts.</summary>
     public FastSessionConnectorStatistics Statistics =>
@@ -107,10 +112,14 @@ public sealed class FastSessionConnector : IDisposable
         {
             return network;
         }
+        // A request that may be answered over HTTP/2 gets a connection that offers h2 (SocketsHttpHandler then reads the outcome);
+        // HTTP/1.x requests offer http/1.1 only, so a server cannot pick a protocol the pool will not speak.
+        HttpRequestMessage initial = context.InitialRequestMessage;
+        bool http2 = _settings.EnableHttp2 && (initial.Version.Major >= 2 || initial.VersionPolicy == HttpVersionPolicy.RequestVersionOrHigher);
         var tls = new FastSslStream(network);
         try
         {
-            await tls.AuthenticateAsClientAsync(_context, endPoint.Host, endPoint.Port, _cache, applicationProtocol: null, cancellationToken).ConfigureAwait(false);
+            await tls.AuthenticateAsClientAsync(http2 ? _http2 : _context, endPoint.Host, endPoint.Port, _cache, http2 ? "h2" : null, cancellationToken).ConfigureAwait(false);
             if (_settings.ValidateServerCertificate && _settings.CheckCertificateName)
             {
                 TrustAdapter.CheckName(tls, endPoint.Host);
@@ -127,13 +136,22 @@ public sealed class FastSessionConnector : IDisposable
         {
             Interlocked.Increment(ref _resumed);
         }
-        return new FastSessionHttpStream(tls);
+        try
+        {
+            return await FastSessionHttpStream.CreateAsync(tls, http2, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await tls.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Frees the context (<c>SSL_CTX_free</c>) and the session cache when the connector created it. Open connections keep working.</summary>
     public void Dispose()
     {
         _context.Dispose();
+        _http2.Dispose();
         if (_ownsCache)
         {
             _cache.Dispose();

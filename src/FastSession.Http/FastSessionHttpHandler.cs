@@ -13,11 +13,9 @@ namespace FastSession.Http;
 /// Settings are frozen by the first request, as SocketsHttpHandler's are.
 /// </summary>
 /// <remarks>
-/// HTTP/2: not available through this handler. SocketsHttpHandler picks HTTP/2 on https only when the connection's
-/// <c>SslStream.NegotiatedApplicationProtocol</c> is h2, a non-virtual property backed by state only SslStream's own handshake
-/// sets. Requests asking for HTTP/2 exactly (<see cref="HttpVersionPolicy.RequestVersionExact"/> or
-/// <see cref="HttpVersionPolicy.RequestVersionOrHigher"/>) throw <see cref="NotSupportedException"/>; with
-/// <see cref="HttpVersionPolicy.RequestVersionOrLower"/> they use HTTP/1.1, as that policy allows.
+/// HTTP/2: requests with <see cref="HttpRequestMessage.Version"/> 2.0 open connections that offer ALPN h2; when the server picks
+/// it, SocketsHttpHandler speaks HTTP/2 (it reads the protocol from the returned SslStream, see <see cref="FastSessionHttpStream"/>).
+/// HTTP/3 runs over QUIC, which SocketsHttpHandler opens itself, so requests that insist on it are refused.
 /// </remarks>
 public sealed class FastSessionHttpHandler : HttpMessageHandler
 {
@@ -100,7 +98,7 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
         Connector.ConnectAsync(context, cancellationToken);
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">The request asks for HTTP/2 or HTTP/3 without allowing a lower version.</exception>
+    /// <exception cref="NotSupportedException">The request asks for HTTP/3 without allowing a lower version.</exception>
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Prepare(request);
@@ -108,7 +106,7 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
     }
 
     /// <inheritdoc />
-    /// <exception cref="NotSupportedException">The request asks for HTTP/2 or HTTP/3 without allowing a lower version.</exception>
+    /// <exception cref="NotSupportedException">The request asks for HTTP/3 without allowing a lower version.</exception>
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Prepare(request);
@@ -123,14 +121,16 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
         CheckVersion(request);
     }
 
-    internal static void CheckVersion(HttpRequestMessage request)
+    /// <summary>Throws when <paramref name="request"/> insists on HTTP/3 over https: SocketsHttpHandler would open QUIC itself, bypassing FastSession.</summary>
+    /// <exception cref="NotSupportedException">The request asks for HTTP/3 without allowing a lower version.</exception>
+    public static void CheckVersion(HttpRequestMessage request)
     {
-        if (request.Version.Major >= 2 && request.VersionPolicy != HttpVersionPolicy.RequestVersionOrLower
+        if (request.Version.Major >= 3 && request.VersionPolicy != HttpVersionPolicy.RequestVersionOrLower
             && request.RequestUri is { } uri && string.Equals(uri.Scheme, Uri.UriSchemeHttps, StringComparison.OrdinalIgnoreCase))
         {
             throw new NotSupportedException(
-                $"HTTP/{request.Version} with {request.VersionPolicy} cannot go over FastSession: SocketsHttpHandler selects HTTP/2 only from " +
-                "SslStream's own negotiated ALPN, which a FastSession connection cannot set. Use HttpVersionPolicy.RequestVersionOrLower (HTTP/1.1).");
+                $"HTTP/{request.Version} with {request.VersionPolicy} cannot go over FastSession: HTTP/3 runs over QUIC, which SocketsHttpHandler " +
+                "opens itself. Use HttpVersionPolicy.RequestVersionOrLower (HTTP/2 or HTTP/1.1 over FastSession).");
         }
     }
 

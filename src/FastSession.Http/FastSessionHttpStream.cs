@@ -10,9 +10,11 @@ namespace FastSession.Http;
 /// The hand-over to <see cref="System.Net.Http.SocketsHttpHandler"/>: since .NET 7 a <c>ConnectCallback</c> may return an
 /// authenticated <see cref="SslStream"/> (or a subclass) and the handler then runs no TLS of its own (dotnet/runtime PR 63851).
 /// SslStream is not sealed and its I/O members are virtual, so this subclass sends every read, write, flush and dispose to the
-/// <see cref="FastSslStream"/> that did the handshake; the SslStream base never handshakes and its inner stream is that
-/// FastSslStream, left open. What cannot be forwarded: SslStream's non-virtual properties (<c>NegotiatedApplicationProtocol</c>,
-/// <c>SslProtocol</c>, <c>RemoteCertificate</c>, …) read the base's own, empty state — which is why only http/1.1 is offered.
+/// <see cref="FastSslStream"/> that did the handshake. SslStream's non-virtual properties (<c>NegotiatedApplicationProtocol</c>,
+/// <c>SslProtocol</c>, <c>RemoteCertificate</c>, <c>TransportContext</c>, …) read the base's own state: for a connection that may
+/// carry HTTP/2 the base is authenticated in memory with the real connection's ALPN protocol (see <c>AlpnMirror</c>), so the
+/// ALPN is true and the other properties describe that in-memory mirror, not the server: read the connection's facts from
+/// <see cref="FastSslStream"/>. For HTTP/1.x-only connections the base is left unauthenticated (SocketsHttpHandler does not ask).
 /// </summary>
 public sealed class FastSessionHttpStream : SslStream
 {
@@ -21,7 +23,36 @@ public sealed class FastSessionHttpStream : SslStream
     private readonly FastSslStream _tls;
     private int _disposed;
 
-    internal FastSessionHttpStream(FastSslStream tls) : base(tls, leaveInnerStreamOpen: true) => _tls = tls;
+    private FastSessionHttpStream(FastSslStream tls, Stream mirror) : base(mirror, leaveInnerStreamOpen: false) => _tls = tls;
+
+    internal static async ValueTask<FastSessionHttpStream> CreateAsync(FastSslStream tls, bool mayCarryHttp2, CancellationToken cancellationToken)
+    {
+        (Stream client, Stream server) = AlpnMirror.CreatePair();
+        var stream = new FastSessionHttpStream(tls, client);
+        if (mayCarryHttp2)
+        {
+            try
+            {
+                await AlpnMirror.AuthenticateAsync(stream, server, tls.Connection.GetApplicationProtocol(), cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                stream.DisposeMirrorOnly();
+                throw;
+            }
+        }
+        else
+        {
+            server.Dispose();
+        }
+        return stream;
+    }
+
+    private void DisposeMirrorOnly()
+    {
+        Interlocked.Exchange(ref _disposed, 1);
+        base.Dispose(true);
+    }
 
     /// <summary>The FastSession stream underneath: its <see cref="FastSslStream.Connection"/> has the session facts.</summary>
     public FastSslStream FastSslStream => _tls;
@@ -46,21 +77,6 @@ public sealed class FastSessionHttpStream : SslStream
 
     /// <inheritdoc />
     public override int WriteTimeout { get => _tls.WriteTimeout; set => _tls.WriteTimeout = value; }
-
-    /// <inheritdoc />
-    public override bool IsAuthenticated => _tls.IsAuthenticated;
-
-    /// <inheritdoc />
-    public override bool IsEncrypted => _tls.IsAuthenticated;
-
-    /// <inheritdoc />
-    public override bool IsSigned => _tls.IsAuthenticated;
-
-    /// <inheritdoc />
-    public override bool IsServer => false;
-
-    /// <inheritdoc />
-    public override bool IsMutuallyAuthenticated => false;
 
     /// <inheritdoc />
     public override int Read(byte[] buffer, int offset, int count) => _tls.Read(buffer, offset, count);
