@@ -8,7 +8,7 @@ namespace FastSession.Samples;
 /// GETs the URL through <see cref="FastSession.Http.FastSessionHttpHandler"/> and prints how many TLS connections resumed.
 /// Against <c>openssl s_server -www</c> the page says "Reused" or "New" for each connection, which is counted too.
 /// </summary>
-public static class Program
+public static class HttpClientSample
 {
     public static async Task<int> Main(string[] args)
     {

@@ -19,7 +19,7 @@ namespace FastSession.Samples;
 /// <c>--https</c> for comparison. Every response says how the connection was made, e.g.
 /// <c>HTTP/2 TLSv1.3 reused=True alpn=h2</c>. Prints <c>listening on 127.0.0.1:PORT</c> once it accepts.
 /// </summary>
-public static class Program
+public static class KestrelSample
 {
     public static async Task<int> Main(string[] args)
     {

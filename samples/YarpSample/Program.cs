@@ -21,7 +21,7 @@ namespace FastSession.Samples;
 /// a YARP proxy on http://127.0.0.1:PORT whose one cluster forwards to the backend through FastSession (or YARP's own client with
 /// <c>--default-client</c>). <c>GET /fastsession</c> answers the backend connection counts: <c>connections=N resumed=M failed=F</c>.
 /// </summary>
-public static class Program
+public static class YarpSample
 {
     public static async Task<int> Main(string[] args)
     {

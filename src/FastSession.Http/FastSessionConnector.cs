@@ -47,6 +47,8 @@ public sealed class FastSessionConnector : IDisposable
             TrustedCertificatesPem = _settings.ValidateServerCertificate ? TrustAdapter.TrustedPem(_settings.TrustedCertificates) : null,
         };
         options.ApplicationProtocols.Add("http/1.1");
+        // The PEM is all the context needs; the certificates stay the caller's (a long-lived connector must not pin them).
+        _settings.TrustedCertificates = null;
         _ownsCache = _settings.SessionCache is null;
         _cache = _settings.SessionCache ?? new SslClientSessionCache();
         try

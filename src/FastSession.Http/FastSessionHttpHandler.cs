@@ -23,6 +23,7 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
     private readonly HttpMessageInvoker _invoker;
     private readonly FastSessionClientSettings _settings;
     private FastSessionConnector? _connector;
+    private readonly bool _ownsConnector = true;
     private readonly object _gate = new();
     private int _disposed;
 
@@ -40,7 +41,18 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
         _invoker = new HttpMessageInvoker(_sockets, disposeHandler: true);
     }
 
-    /// <summary>The TLS settings; changes after the first request have no effect.</summary>
+    /// <summary>
+    /// Over a connector the caller owns and may share between handlers (its context and session cache): disposing the handler
+    /// closes its connections but leaves the connector.
+    /// </summary>
+    public FastSessionHttpHandler(FastSessionConnector connector) : this(new FastSessionClientSettings())
+    {
+        ArgumentNullException.ThrowIfNull(connector);
+        _connector = connector;
+        _ownsConnector = false;
+    }
+
+    /// <summary>The TLS settings; changes after the first request have no effect (and none when built over a connector).</summary>
     public FastSessionClientSettings Settings => _settings;
 
     /// <summary>The session cache connections resume from (created at the first request unless <see cref="FastSessionClientSettings.SessionCache"/> is set).</summary>
@@ -142,7 +154,10 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
             _invoker.Dispose();
             lock (_gate)
             {
-                _connector?.Dispose();
+                if (_ownsConnector)
+                {
+                    _connector?.Dispose();
+                }
             }
         }
         base.Dispose(disposing);

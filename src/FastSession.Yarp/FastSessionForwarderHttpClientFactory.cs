@@ -24,6 +24,8 @@ public sealed class FastSessionForwarderHttpClientFactory : ForwarderHttpClientF
     private readonly FastSessionClientSettings _defaults;
     private readonly SslClientSessionCache _cache = new();
     private readonly ConcurrentDictionary<(TlsVersion, TlsVersion, bool), FastSessionConnector> _connectors = new();
+    // YARP never disposes the clients it replaced or holds at shutdown; their pooled connections keep the contexts alive.
+    private readonly ConcurrentBag<SocketsHttpHandler> _handlers = new();
     private int _disposed;
 
     /// <summary>Creates the factory; <paramref name="defaults"/> (trust, tickets) applies to every cluster before its own settings.</summary>
@@ -84,6 +86,7 @@ public sealed class FastSessionForwarderHttpClientFactory : ForwarderHttpClientF
             return new FastSessionConnector(settings);
         }, this);
         handler.ConnectCallback = connector.ConnectAsync;
+        _handlers.Add(handler);
     }
 
     /// <summary>Checks each request's HTTP version against what FastSession can carry, then YARP's wrapping.</summary>
@@ -106,12 +109,16 @@ public sealed class FastSessionForwarderHttpClientFactory : ForwarderHttpClientF
         };
     }
 
-    /// <summary>Frees every cluster's context and the shared session cache.</summary>
+    /// <summary>Closes every client's pooled connections, then frees every cluster's context and the shared session cache.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+        foreach (SocketsHttpHandler handler in _handlers)
+        {
+            handler.Dispose();
         }
         foreach (FastSessionConnector connector in _connectors.Values)
         {
