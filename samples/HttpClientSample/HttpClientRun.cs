@@ -11,7 +11,7 @@ namespace FastSession.Samples;
 /// <summary>The sample's work, callable from tests and the benchmark.</summary>
 public static class HttpClientRun
 {
-    public sealed record Options(Uri Url, int Requests, string? TrustFile, bool NewConnections, TlsVersion? Version = null)
+    public sealed record Options(Uri Url, int Requests, string? TrustFile, bool NewConnections, TlsVersion? Version = null, bool Plain = false)
     {
         public static Options Parse(string[] args)
         {
@@ -21,13 +21,14 @@ public static class HttpClientRun
             }
             int requests = 10;
             string? trust = null;
-            bool fresh = false;
+            bool fresh = false, plain = false;
             for (int i = 1; i < args.Length; i++)
             {
                 switch (args[i])
                 {
                     case "--trust" when i + 1 < args.Length: trust = args[++i]; break;
                     case "--new-connections": fresh = true; break;
+                    case "--plain": plain = true; break;
                     default:
                         if (!int.TryParse(args[i], out requests) || requests < 1)
                         {
@@ -36,7 +37,7 @@ public static class HttpClientRun
                         break;
                 }
             }
-            return new Options(url, requests, trust, fresh);
+            return new Options(url, requests, trust, fresh, Plain: plain);
         }
     }
 
@@ -55,7 +56,9 @@ public static class HttpClientRun
             settings.MinVersion = settings.MaxVersion = version;
         }
         using var handler = new FastSessionHttpHandler(settings);
-        using var client = new HttpClient(handler);
+        // --plain: the same requests through SocketsHttpHandler's own SslStream, for comparison.
+        using HttpMessageHandler plain = Plain(options);
+        using var client = new HttpClient(options.Plain ? plain : handler, disposeHandler: false);
         int reused = 0;
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < options.Requests; i++)
@@ -74,7 +77,20 @@ public static class HttpClientRun
             }
         }
         clock.Stop();
-        FastSessionConnectorStatistics stats = handler.Statistics;
+        FastSessionConnectorStatistics stats = options.Plain ? default : handler.Statistics;
         return new Result(options.Requests, stats.Connections, stats.Resumed, reused, clock.Elapsed);
+    }
+
+    private static SocketsHttpHandler Plain(Options options)
+    {
+        var handler = new SocketsHttpHandler();
+        if (options.TrustFile is not null)
+        {
+            var trust = new X509Certificate2Collection();
+            trust.ImportFromPemFile(options.TrustFile);
+            handler.SslOptions.CertificateChainPolicy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
+            handler.SslOptions.CertificateChainPolicy.CustomTrustStore.AddRange(trust);
+        }
+        return handler;
     }
 }

@@ -17,16 +17,16 @@ using Yarp.ReverseProxy.Forwarder;
 namespace FastSession.Samples;
 
 /// <summary>
-/// <c>dotnet run --project samples/YarpSample -- --backend https://localhost:4433/ [--port 8080] [--trust cert.pem] [--default-client]</c>:
+/// <c>dotnet run --project samples/YarpSample -- --backend https://localhost:4433/ [--port 8080] [--trust cert.pem] [--default-client] [--http 1.1|2.0]</c>:
 /// a YARP proxy on http://127.0.0.1:PORT whose one cluster forwards to the backend through FastSession (or YARP's own client with
-/// <c>--default-client</c>). <c>GET /fastsession</c> answers the backend connection counts: <c>connections=N resumed=M failed=F</c>.
+/// <c>--default-client</c>); <c>--http</c> sets the cluster's request version (YARP's default: 2.0, or lower). <c>GET /fastsession</c> answers the backend connection counts: <c>connections=N resumed=M failed=F</c>.
 /// </summary>
 public static class YarpSample
 {
     public static async Task<int> Main(string[] args)
     {
         int port = 8080;
-        string? backend = null, trust = null;
+        string? backend = null, trust = null, http = null;
         bool defaultClient = false;
         for (int i = 0; i < args.Length; i++)
         {
@@ -36,17 +36,18 @@ public static class YarpSample
                 case "--backend" when i + 1 < args.Length: backend = args[++i]; break;
                 case "--trust" when i + 1 < args.Length: trust = args[++i]; break;
                 case "--default-client": defaultClient = true; break;
+                case "--http" when i + 1 < args.Length: http = args[++i]; break;
                 default:
-                    Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: YarpSample --backend URL [--port N] [--trust cert.pem] [--default-client]");
+                    Console.Error.WriteLine($"unknown argument '{args[i]}'; usage: YarpSample --backend URL [--port N] [--trust cert.pem] [--default-client] [--http 1.1|2.0]");
                     return 2;
             }
         }
         if (backend is null)
         {
-            Console.Error.WriteLine("usage: YarpSample --backend URL [--port N] [--trust cert.pem] [--default-client]");
+            Console.Error.WriteLine("usage: YarpSample --backend URL [--port N] [--trust cert.pem] [--default-client] [--http 1.1|2.0]");
             return 2;
         }
-        WebApplication app = Build(port, backend, trust, defaultClient);
+        WebApplication app = Build(port, backend, trust, defaultClient, http);
         await app.StartAsync();
         Console.WriteLine($"listening on 127.0.0.1:{port} -> {backend} ({(defaultClient ? "YARP's client" : "FastSession")})");
         await app.WaitForShutdownAsync();
