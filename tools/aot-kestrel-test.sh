@@ -10,7 +10,7 @@ cleanup() { for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || 
 trap cleanup EXIT
 
 echo "== publish KestrelSample (NativeAOT, net10.0, linux-x64)"
-dotnet publish "$repo/samples/KestrelSample" -c Release -r linux-x64 -o "$work/out" -p:PublishAot=true \
+dotnet publish "$repo/samples/KestrelSample" -c Release -r linux-x64 -o "$work/out" \
   --artifacts-path "$work/artifacts" -nologo -warnaserror -p:FastSessionNativeBuildDir="$work/native/" 2>&1 | tee "$work/publish.log"
 if grep -E "warning (IL|AOT)" "$work/publish.log"; then echo "AOT/trim warnings found"; exit 1; fi
 bin="$work/out/KestrelSample"

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.IO;
 using System.Net;
 using System.Net.Http;
@@ -30,6 +31,8 @@ public sealed class FastSessionConnector : IDisposable
     private readonly SslClientSessionCache _cache;
     private readonly bool _ownsCache;
     private long _connections, _resumed, _failed;
+    // Clean closes SocketsHttpHandler started by disposing connections; Dispose lets them finish (bounded) before freeing.
+    private readonly ConcurrentDictionary<Task, byte> _closing = new();
 
     /// <summary>Creates the client context (<c>SSL_CTX_new</c> through <see cref="SslContext.CreateClient"/>) from a copy of <paramref name="settings"/>.</summary>
     /// <exception cref="ArgumentException">The settings are invalid (versions, empty trust list).</exception>
@@ -140,7 +143,7 @@ public sealed class FastSessionConnector : IDisposable
         }
         try
         {
-            return await FastSessionHttpStream.CreateAsync(tls, http2, cancellationToken).ConfigureAwait(false);
+            return await FastSessionHttpStream.CreateAsync(tls, http2, this, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -149,9 +152,26 @@ public sealed class FastSessionConnector : IDisposable
         }
     }
 
-    /// <summary>Frees the context (<c>SSL_CTX_free</c>) and the session cache when the connector created it. Open connections keep working.</summary>
+    internal void TrackClose(Task closing)
+    {
+        if (_closing.TryAdd(closing, 0))
+        {
+            closing.ContinueWith(static (t, state) => ((ConcurrentDictionary<Task, byte>)state!).TryRemove(t, out _), _closing,
+                CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// Waits (up to two seconds) for the clean closes of connections already disposed, then frees the contexts (<c>SSL_CTX_free</c>)
+    /// and the session cache when the connector created it. Open connections keep working.
+    /// </summary>
     public void Dispose()
     {
+        Task[] closing = [.. _closing.Keys];
+        if (closing.Length > 0)
+        {
+            Task.WaitAll(closing, TimeSpan.FromSeconds(2));
+        }
         _context.Dispose();
         _http2.Dispose();
         if (_ownsCache)

@@ -18,17 +18,22 @@ namespace FastSession.Http;
 /// </summary>
 public sealed class FastSessionHttpStream : SslStream
 {
-    // Bounded so that a dead peer cannot hold a disposing HttpConnection.
+    // Bounded so that a dead peer cannot keep a closing connection (and its SSL object) alive.
     private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(1);
     private readonly FastSslStream _tls;
+    private readonly FastSessionConnector? _owner;
     private int _disposed;
 
-    private FastSessionHttpStream(FastSslStream tls, Stream mirror) : base(mirror, leaveInnerStreamOpen: false) => _tls = tls;
+    private FastSessionHttpStream(FastSslStream tls, Stream mirror, FastSessionConnector? owner) : base(mirror, leaveInnerStreamOpen: false)
+    {
+        _tls = tls;
+        _owner = owner;
+    }
 
-    internal static async ValueTask<FastSessionHttpStream> CreateAsync(FastSslStream tls, bool mayCarryHttp2, CancellationToken cancellationToken)
+    internal static async ValueTask<FastSessionHttpStream> CreateAsync(FastSslStream tls, bool mayCarryHttp2, FastSessionConnector? owner, CancellationToken cancellationToken)
     {
         (Stream client, Stream server) = AlpnMirror.CreatePair();
-        var stream = new FastSessionHttpStream(tls, client);
+        var stream = new FastSessionHttpStream(tls, client, owner);
         if (mayCarryHttp2)
         {
             try
@@ -135,16 +140,25 @@ public sealed class FastSessionHttpStream : SslStream
     /// <summary>Sends close_notify (<c>SSL_shutdown</c>), the clean close that keeps the session resumable (S8).</summary>
     public override Task ShutdownAsync() => _tls.ShutdownAsync();
 
-    /// <summary>Sends close_notify (bounded to one second), then frees the FastSession connection and the socket.</summary>
+    /// <summary>
+    /// Starts the clean close — close_notify (bounded to one second), then the FastSession connection and the socket are freed —
+    /// and returns at once: SocketsHttpHandler disposes connections synchronously, and blocking a pool thread on the write
+    /// would stall the pool under load.
+    /// </summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            // SocketsHttpHandler disposes connections synchronously; close_notify is one small write.
-            CloseCleanlyAsync().GetAwaiter().GetResult();
-            _tls.Dispose();
+            Task closing = CloseThenDisposeAsync();
+            _owner?.TrackClose(closing);
         }
         base.Dispose(disposing);
+    }
+
+    private async Task CloseThenDisposeAsync()
+    {
+        await CloseCleanlyAsync().ConfigureAwait(false);
+        await _tls.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Sends close_notify (bounded to one second), then frees the FastSession connection and the socket.</summary>
@@ -152,8 +166,7 @@ public sealed class FastSessionHttpStream : SslStream
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await CloseCleanlyAsync().ConfigureAwait(false);
-            await _tls.DisposeAsync().ConfigureAwait(false);
+            await CloseThenDisposeAsync().ConfigureAwait(false);
         }
         await base.DisposeAsync().ConfigureAwait(false);
     }
