@@ -1,0 +1,107 @@
+using System;
+using System.IO;
+using System.IO.Pipelines;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Threading;
+using System.Threading.Tasks;
+
+namespace FastSession.Http;
+
+/// <summary>
+/// Makes the <see cref="SslStream"/> base of a <see cref="FastSessionHttpStream"/> authenticated with the ALPN protocol the real
+/// (FastSession) connection negotiated. SocketsHttpHandler reads <see cref="SslStream.NegotiatedApplicationProtocol"/> to choose
+/// HTTP/2 — a non-virtual property that throws on an unauthenticated SslStream and is set only by SslStream's own handshake —
+/// so the base runs one handshake, in memory, against an in-process SslStream server that selects exactly that protocol.
+/// No byte of it reaches the network; all HTTP traffic goes through the FastSslStream. The mirror's certificate is an
+/// ephemeral key made once per process, pinned by the client side.
+/// </summary>
+internal static class AlpnMirror
+{
+    private static readonly Lazy<(SslStreamCertificateContext Context, byte[] Raw)> Certificate = new(Create);
+
+    public static async Task AuthenticateAsync(SslStream client, Stream serverSide, string? applicationProtocol, CancellationToken cancellationToken)
+    {
+        (SslStreamCertificateContext context, byte[] raw) = Certificate.Value;
+        var protocols = applicationProtocol is null ? null : new System.Collections.Generic.List<SslApplicationProtocol> { new(applicationProtocol) };
+        await using var server = new SslStream(serverSide, leaveInnerStreamOpen: false);
+        Task serverTask = server.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = context,
+            ApplicationProtocols = protocols,
+            EnabledSslProtocols = SslProtocols.Tls13,
+        }, cancellationToken);
+        Task clientTask = client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+        {
+            TargetHost = "fastsession-alpn-mirror",
+            ApplicationProtocols = protocols,
+            EnabledSslProtocols = SslProtocols.Tls13,
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(raw),
+        }, cancellationToken);
+        await Task.WhenAll(serverTask, clientTask).ConfigureAwait(false);
+    }
+
+    public static (Stream Client, Stream Server) CreatePair()
+    {
+        var toServer = new Pipe();
+        var toClient = new Pipe();
+        return (new PipeStream(toClient.Reader, toServer.Writer), new PipeStream(toServer.Reader, toClient.Writer));
+    }
+
+    private static (SslStreamCertificateContext, byte[]) Create()
+    {
+        using ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=fastsession-alpn-mirror", key, HashAlgorithmName.SHA256);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        X509Certificate2 certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
+        return (SslStreamCertificateContext.Create(certificate, additionalCertificates: null, offline: true), certificate.RawData);
+    }
+
+    private sealed class PipeStream(PipeReader reader, PipeWriter writer) : Stream
+    {
+        private readonly Stream _in = reader.AsStream();
+        private readonly Stream _out = writer.AsStream();
+
+        public override bool CanRead => true;
+
+        public override bool CanWrite => true;
+
+        public override bool CanSeek => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => _in.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _in.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _in.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override void Write(byte[] buffer, int offset, int count) => _out.Write(buffer, offset, count);
+
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => _out.WriteAsync(buffer, cancellationToken);
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _out.WriteAsync(buffer, offset, count, cancellationToken);
+
+        public override void Flush() => _out.Flush();
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => _out.FlushAsync(cancellationToken);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _in.Dispose();
+                _out.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+}
