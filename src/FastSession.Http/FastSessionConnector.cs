@@ -46,7 +46,7 @@ public sealed class FastSessionConnector : IDisposable
             MinVersion = _settings.MinVersion,
             MaxVersion = _settings.MaxVersion,
             EnableTickets = _settings.EnableTickets,
-            VerifyPeer = _settings.ValidateServerCertificate,
+            DangerousAcceptAnyServerCertificate = !_settings.ValidateServerCertificate,
             TrustedCertificatesPem = _settings.ValidateServerCertificate ? TrustAdapter.TrustedPem(_settings.TrustedCertificates) : null,
         };
         options.ApplicationProtocols.Add("http/1.1");
