@@ -101,6 +101,31 @@ public sealed class OpenSslInteropTests : IDisposable
         Assert.Contains("Reused, TLSv" + version, response, StringComparison.Ordinal);
     }
 
+    // Issue 14, "server declined a client offer it could have decrypted": a TLS 1.3 ticket is bound to its suite's hash, so
+    // a client that offers a TLS_AES_256_GCM_SHA384 ticket while allowing only TLS_AES_128_GCM_SHA256 gets a full handshake
+    // although the server decrypted its ticket (OpenSSL's tls_parse_ctos_psk); serve reports it as ticket_declined.
+    [Fact]
+    public async Task OpenSslClient_OfferingATicketOfAnotherSuiteHash_IsTicketDeclinedByTheServer()
+    {
+        var output = new CapturingWriter();
+        var error = new CapturingWriter();
+        Task<int> serve = FastSessionTool.RunAsync(
+            new[] { "serve", "--accept", "127.0.0.1:0", "--tls", "1.3", "--count", "2", "--cert", _pki.CertificateFile, "--key", _pki.KeyFile }, output, error, _timeout.Token);
+        string listening = await output.WaitForLineAsync(l => l.StartsWith("listening on 127.0.0.1:", StringComparison.Ordinal), Timeout, serve);
+        int port = int.Parse(listening["listening on 127.0.0.1:".Length..].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+
+        string sessionFile = _pki.PathOf("sha384-ticket.pem");
+        string first = await OpenSslClientEchoAsync(port, "1.3", "-sess_out", sessionFile, "-ciphersuites", "TLS_AES_256_GCM_SHA384");
+        Assert.Contains("New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384", first, StringComparison.Ordinal);
+        string second = await OpenSslClientEchoAsync(port, "1.3", "-sess_in", sessionFile, "-ciphersuites", "TLS_AES_128_GCM_SHA256");
+        Assert.Contains("New, TLSv1.3, Cipher is TLS_AES_128_GCM_SHA256", second, StringComparison.Ordinal);
+
+        Assert.Equal(0, await serve.WaitAsync(Timeout));
+        string summary = output.Lines.Single(l => l.StartsWith("resumption:", StringComparison.Ordinal));
+        Assert.Contains("2 handshakes, 0 resumed", summary, StringComparison.Ordinal);
+        Assert.Contains("ticket_declined 1", summary, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(Versions))]
     public async Task OpenSslClient_ResumesAgainstFastSessionServer_WithSessIn(string version)
