@@ -103,6 +103,17 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         Assert.Throws<ObjectDisposedException>(() => connection.TryGetSessionLookup(out _));
     }
 
+    [Fact]
+    public unsafe void MirroredLayoutAndConstants_MatchTheShim()
+    {
+        // server_cache.c asserts the C side: 48 bytes, SSL_ERROR_WANT_CLIENT_HELLO_CB = 11, the NO_INTERNAL_* bits.
+        Assert.Equal(48, sizeof(FastSession.Interop.FsServerCacheCounts));
+        Assert.Equal(11, FastSession.Interop.ServerCacheNative.SslErrorWantClientHelloCb);
+        Assert.Equal(0x0300, (int)SslServerCacheMode.NoInternal);
+        var before = SslServerSessionCacheCounters.Native;
+        Assert.True(before.Lookups >= 0 && before.Skipped >= 0);
+    }
+
     private static SslContext Client(TlsVersion version) =>
         SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version, DangerousAcceptAnyServerCertificate = true });
 
