@@ -60,6 +60,8 @@ public sealed partial class SslContext
     /// <see cref="ServerSessionLookupTimeout"/>) before it goes on; no managed code runs inside OpenSSL. New sessions are
     /// stored from <see cref="SessionEstablished"/>: a handler set before this call still receives them, one set after
     /// replaces the store's. TLS 1.3 resumes from the store only with stateful tickets (<see cref="SslContextOptions.EnableTickets"/> false).
+    /// Callers driving <see cref="SslConnection.Handshake"/> themselves answer <see cref="SslStatus.NeedsSessionLookup"/> with
+    /// <see cref="SslConnection.TryGetSessionLookup"/> and <see cref="SslConnection.ProvideSession"/>; <see cref="SslMemoryPipe"/> does not.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="store"/> is null.</exception>
     /// <exception cref="InvalidOperationException">A client context, or a store is already installed.</exception>
