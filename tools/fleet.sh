@@ -4,17 +4,19 @@
 # redis-server (no persistence) as the key source; --store uses an existing Redis, --keys a key file.
 #
 #   tools/fleet.sh [-n 3] [--port 4433] [--store redis://HOST:PORT[/prefix] | --keys FILE] [--per-process]
-#                  [-- extra serve arguments]
+#                  [--server-cache] [-- extra serve arguments]
 #
 # Then, from another terminal (the script prints these with the real ports):
 #   sleep 1 | openssl s_client -connect 127.0.0.1:4433 -sess_out s.pem   # full handshake on server 1
 #   sleep 1 | openssl s_client -connect 127.0.0.1:4434 -sess_in s.pem    # "Reused" on server 2
 #   fastsession connect 127.0.0.1:4435 --session-store redis://127.0.0.1:PORT/fleet --session-key fleet:443
 # --per-process gives every server its own random keys (what a fleet gets without shared keys).
+# --server-cache: the servers keep their sessions in the Redis store instead (serve --no-tickets --session-store):
+# TLS 1.2 session ids and TLS 1.3 stateful tickets, looked up asynchronously; try it with -tls1_2 / -tls1_3.
 # Ctrl+C stops every process the script started.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-count=3 port=4433 store="" keys="" perprocess=0 extra=()
+count=3 port=4433 store="" keys="" perprocess=0 servercache=0 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     -n) count=$2; shift 2 ;;
@@ -22,8 +24,9 @@ while [ $# -gt 0 ]; do
     --store) store=$2; shift 2 ;;
     --keys) keys=$2; shift 2 ;;
     --per-process) perprocess=1; shift ;;
+    --server-cache) servercache=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "fleet.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -45,6 +48,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$w
   -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost 2>/dev/null
 
 source_args=()
+if [ "$servercache" = 1 ] && [ -z "$store" ] && { [ "$perprocess" = 1 ] || [ -n "$keys" ]; }; then
+  echo "fleet.sh: --server-cache with --per-process or --keys needs --store redis://..." >&2; exit 2
+fi
 if [ "$perprocess" = 1 ]; then
   source_desc="per-process random keys (no sharing)"
 elif [ -n "$keys" ]; then
@@ -60,6 +66,10 @@ else
     store="redis://127.0.0.1:$rport/fleet"
   fi
   source_args=(--ticket-keys "$store"); source_desc="$store"
+fi
+
+if [ "$servercache" = 1 ]; then
+  source_args+=(--no-tickets --session-store "${store%/*}/cache"); source_desc="$source_desc; server sessions in ${store%/*}/cache"
 fi
 
 for i in $(seq 0 $((count - 1))); do

@@ -80,6 +80,15 @@ typedef struct x509_st X509;
 /* SSL_get_error when a paused verification waits for FastSessionNative_SslSetVerifyDecision. */
 #define FS_SSL_ERROR_WANT_RETRY_VERIFY 12
 
+/* server_cache.c: SSL_get_error when the handshake paused for a session lookup
+ * (SSL_ERROR_WANT_CLIENT_HELLO_CB); kinds of lookup keys; the cache-mode flags the shim passes on. */
+#define FS_SSL_ERROR_WANT_CLIENT_HELLO_CB 11
+#define FS_SESSION_LOOKUP_NONE 0
+#define FS_SESSION_LOOKUP_SESSION_ID 1
+#define FS_SESSION_LOOKUP_PSK_IDENTITY 2
+#define FS_SESS_CACHE_NO_INTERNAL_LOOKUP 0x0100
+#define FS_SESS_CACHE_NO_INTERNAL_STORE 0x0200
+
 #define FS_SESSION_ID_MAX 32
 #define FS_CIPHER_NAME_MAX 64
 #define FS_SNI_MAX 256
@@ -588,6 +597,31 @@ FS_EXPORT int64_t FastSessionNative_TicketKeysGetLiveCount(void);
  * Once per context: rotate by installing keys into the ring. Returns FS_OK, FS_ERR_ARGUMENT (NULL,
  * or a ring already attached) or FS_ERR_OPENSSL. */
 FS_EXPORT int32_t FastSessionNative_SslCtxSetTlsextTicketKeyEvpCb(SSL_CTX* ctx, fs_ticket_keys* ring);
+
+
+/* ---- Server session cache outside the process (server_cache.c) ----------------------------- */
+
+/* Process-wide counts of the external server cache (FastSessionNative_GetServerCacheCounts). */
+typedef struct fs_server_cache_counts {
+    int64_t lookups;  /* handshakes paused for a store lookup */
+    int64_t provided; /* sessions handed back that matched their key */
+    int64_t rejected; /* bytes handed back that were no session of their key (a miss) */
+    int64_t returned; /* sessions the get-session callback gave OpenSSL */
+    int64_t removed;  /* remove-callback events (SSL_CTX_sess_set_remove_cb) */
+    int64_t skipped;  /* ClientHellos with nothing to look up */
+} fs_server_cache_counts;
+
+/* Shims SSL_CTX_set_session_cache_mode(SSL_SESS_CACHE_SERVER | mode) and installs the client-hello,
+ * get-session and remove callbacks. Returns the previous mode or FS_ERR_ARGUMENT. */
+FS_EXPORT int32_t FastSessionNative_SslCtxSetExternalSessionCache(SSL_CTX* ctx, int32_t mode);
+/* Shims SSL_CTX_get_session_cache_mode. */
+FS_EXPORT int32_t FastSessionNative_SslCtxGetSessionCacheMode(SSL_CTX* ctx);
+/* The pending lookup's key (FS_SESSION_ID_MAX bytes of room) and kind, FS_SESSION_LOOKUP_NONE if none. */
+FS_EXPORT int32_t FastSessionNative_SslGetSessionLookup(SSL* ssl, uint8_t* key, int32_t* key_len);
+/* Answers the pending lookup (d2i_SSL_SESSION; der_len 0 = none). 1 offered, 0 miss, FS_ERR_ARGUMENT. */
+FS_EXPORT int32_t FastSessionNative_SslProvideSession(SSL* ssl, const uint8_t* der, int32_t der_len);
+/* Copies the process-wide server cache counts. */
+FS_EXPORT void FastSessionNative_GetServerCacheCounts(fs_server_cache_counts* counts);
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,7 @@ static void ssl_data_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, 
     {
         fastsession_conn_ring_clear(conn);
         fastsession_verify_clear(conn);
+        fastsession_server_cache_clear(conn); // server_cache.c
         fastsession_conn_release(conn);
         OPENSSL_free(conn);
     }

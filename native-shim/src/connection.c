@@ -198,6 +198,7 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
         conn->dropped = 0;
         fastsession_verify_clear(conn);
         fastsession_observe_clear(conn); // observe
+        fastsession_server_cache_clear(conn); // server_cache.c
     }
 
     set_role_state(ssl, is_server);

@@ -66,6 +66,18 @@ typedef struct fs_conn_observe {
     int32_t tickets_sent;
 } fs_conn_observe;
 
+/* server_cache.c: the session lookup a paused handshake waits for (cleared by SslClear). */
+#define FS_LOOKUP_STATE_NONE 0
+#define FS_LOOKUP_STATE_PENDING 1
+#define FS_LOOKUP_STATE_ANSWERED 2
+typedef struct fs_conn_lookup {
+    int32_t state;
+    int32_t kind;
+    int32_t key_len;
+    unsigned char key[SSL_MAX_SSL_SESSION_ID_LENGTH];
+    SSL_SESSION* session; /* owned: what the store answered, offered by the get-session callback */
+} fs_conn_lookup;
+
 /* The new-session queue: a ring that starts inline (FS_NEW_SESSION_RING_CAPACITY) and doubles on
  * the heap as tickets arrive faster than managed code takes them, up to FS_NEW_SESSION_QUEUE_MAX.
  * Only past that bound is the oldest session freed, and `dropped` counts it: never a silent drop. */
@@ -87,6 +99,7 @@ typedef struct fs_conn_data {
     int32_t verify_pending;
     int32_t verify_decision; /* 0 none, 1 accept, 2 reject */
     fs_conn_observe observe; /* observe.c */
+    fs_conn_lookup lookup;   /* server_cache.c */
 } fs_conn_data;
 
 /* Points an allocated (zeroed) fs_conn_data at its inline ring. */
@@ -121,6 +134,11 @@ int fastsession_observe_install(SSL_CTX* ctx);
 void fastsession_observe_session_captured(const SSL_SESSION* session);
 /* Forgets what was recorded on the connection (SSL_clear). */
 void fastsession_observe_clear(fs_conn_data* conn);
+
+/* ---- server_cache.c ------------------------------------------------------------------------- */
+
+/* Frees the provided session and forgets the lookup (SSL_clear, SSL_free). */
+void fastsession_server_cache_clear(fs_conn_data* conn);
 
 /* ---- session.c ------------------------------------------------------------------------------ */
 

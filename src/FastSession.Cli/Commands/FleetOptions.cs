@@ -9,10 +9,12 @@ using StackExchange.Redis;
 
 namespace FastSession.Cli.Commands;
 
-/// <summary><c>serve</c>'s fleet options: where the ticket keys come from.</summary>
+/// <summary><c>serve</c>'s fleet options: where the ticket keys and the server's sessions come from.</summary>
 /// <param name="TicketKeys">Key files (comma-separated, the first encrypts) or <c>redis://HOST:PORT[/prefix]</c>.</param>
 /// <param name="RotationSeconds">With Redis: how long a key encrypts before the fleet rotates.</param>
-public sealed record FleetServeSettings(string? TicketKeys, double RotationSeconds);
+/// <param name="SessionStore">The server-side session cache, <c>redis://HOST:PORT[/prefix]</c> (TLS 1.2 ids; TLS 1.3 stateful tickets with --no-tickets).</param>
+/// <param name="SessionStoreTimeoutMs">How long a handshake waits for the store before going on as a full one.</param>
+public sealed record FleetServeSettings(string? TicketKeys, double RotationSeconds, string? SessionStore = null, double SessionStoreTimeoutMs = 100);
 
 /// <summary><c>connect</c>'s fleet options: a session store shared by every client process.</summary>
 /// <param name="SessionStore"><c>redis://HOST:PORT[/prefix]</c>.</param>
@@ -30,9 +32,13 @@ internal static class FleetOptions
     {
         var keys = new Option<string?>("--ticket-keys") { Description = "Session-ticket keys shared by a fleet: nginx-format key files (48 or 80 bytes; comma-separated, the first encrypts) or redis://HOST:PORT[/prefix] (shared, rotating)." };
         var rotation = new Option<double>("--ticket-key-rotation") { Description = "With redis:// keys: seconds a key encrypts before the fleet rotates.", DefaultValueFactory = _ => 3600 };
+        var store = new Option<string?>("--session-store") { Description = "Keep server sessions in a store shared by the fleet: redis://HOST:PORT[/prefix] (TLS 1.2 session ids; with --no-tickets also TLS 1.3 stateful tickets). Lookups are asynchronous; a slow or down store means full handshakes." };
+        var storeTimeout = new Option<double>("--session-store-timeout") { Description = "With --session-store: milliseconds a handshake waits for the store.", DefaultValueFactory = _ => 100 };
         command.Options.Add(keys);
         command.Options.Add(rotation);
-        return parse => new FleetServeSettings(parse.GetValue(keys), parse.GetValue(rotation));
+        command.Options.Add(store);
+        command.Options.Add(storeTimeout);
+        return parse => new FleetServeSettings(parse.GetValue(keys), parse.GetValue(rotation), parse.GetValue(store), parse.GetValue(storeTimeout));
     }
 
     public static Func<ParseResult, FleetConnectSettings> AddToConnect(Command command)
@@ -44,8 +50,63 @@ internal static class FleetOptions
         return parse => new FleetConnectSettings(parse.GetValue(store), parse.GetValue(key));
     }
 
-    /// <summary>Attaches the ticket keys to a server context; the result stops the Redis refresh on dispose.</summary>
+    /// <summary>Attaches the ticket keys and the session store to a server context; the result releases them on dispose.</summary>
     public static async Task<IAsyncDisposable?> AttachServeAsync(FleetServeSettings? settings, SslContext context, CliIo io)
+    {
+        IAsyncDisposable? keys = await AttachTicketKeysAsync(settings, context, io).ConfigureAwait(false);
+        try
+        {
+            IAsyncDisposable? store = await AttachSessionStoreAsync(settings, context, io).ConfigureAwait(false);
+            return keys is null ? store : store is null ? keys : new Both(keys, store);
+        }
+        catch
+        {
+            if (keys is not null)
+            {
+                await keys.DisposeAsync().ConfigureAwait(false);
+            }
+            throw;
+        }
+    }
+
+    private static async Task<IAsyncDisposable?> AttachSessionStoreAsync(FleetServeSettings? settings, SslContext context, CliIo io)
+    {
+        if (settings?.SessionStore is not { Length: > 0 } spec)
+        {
+            return null;
+        }
+        if (!(settings.SessionStoreTimeoutMs >= 1 && settings.SessionStoreTimeoutMs <= 60_000))
+        {
+            throw CliException.Usage("--session-store-timeout must be 1 to 60000 milliseconds.");
+        }
+        RedisLocation location = ParseLocation(spec, "--session-store");
+        ConnectionMultiplexer redis = await location.ConnectAsync().ConfigureAwait(false);
+        TimeSpan timeout = TimeSpan.FromMilliseconds(settings.SessionStoreTimeoutMs);
+        context.ServerSessionLookupTimeout = timeout;
+        context.UseServerSessionStore(new RedisServerSessionStore(redis, location.Prefix, timeout));
+        io.Output.WriteLine($"session store: {location} (server sessions by id, lookups wait at most {timeout.TotalMilliseconds:0} ms{(redis.IsConnected ? "" : "; not reachable yet: full handshakes until it answers")})");
+        return new StoreResources(redis, context, io);
+    }
+
+    private sealed class StoreResources(ConnectionMultiplexer redis, SslContext context, CliIo io) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            io.Output.WriteLine($"session store: {context.ServerSessionCacheCounters}");
+            await redis.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Both(IAsyncDisposable first, IAsyncDisposable second) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await second.DisposeAsync().ConfigureAwait(false);
+            await first.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<IAsyncDisposable?> AttachTicketKeysAsync(FleetServeSettings? settings, SslContext context, CliIo io)
     {
         if (settings?.TicketKeys is not { Length: > 0 } spec)
         {

@@ -381,6 +381,7 @@ public sealed unsafe partial class SslConnection : IDisposable
                 ShimConstants.SslErrorWantRead or ShimConstants.SslErrorWantWrite => SslStatus.NeedsInput,
                 // Records decrypted before the close_notify in the same batch are the peer's last data: keep them.
                 ShimConstants.SslErrorZeroReturn => SslStatus.Closed,
+                ServerCacheNative.SslErrorWantClientHelloCb => SslStatus.NeedsSessionLookup, // SslConnection.ServerCache.cs
                 _ => SslStatus.Failed,
             };
         ulong code = 0;

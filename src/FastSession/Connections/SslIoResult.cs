@@ -13,6 +13,10 @@ public enum SslStatus
     /// <summary>A fatal error (<c>SSL_ERROR_SSL</c> / <c>SSL_ERROR_SYSCALL</c>); send the output (an alert), then stop.
     /// The connection is faulted: further I/O throws <see cref="System.InvalidOperationException"/>.</summary>
     Failed,
+    /// <summary>A server handshake paused for its session store (<see cref="SslContext.UseServerSessionStore"/>,
+    /// <c>SSL_ERROR_WANT_CLIENT_HELLO_CB</c>): read <see cref="SslConnection.TryGetSessionLookup"/>, answer with
+    /// <see cref="SslConnection.ProvideSession"/>, then call <see cref="SslConnection.Handshake"/> again. <see cref="FastSslStream"/> does this itself.</summary>
+    NeedsSessionLookup,
 }
 
 /// <summary>Which <see cref="SslConnection"/> engine call produced an <see cref="SslIoResult"/>.</summary>

@@ -250,6 +250,11 @@ public sealed partial class FastSslStream
                     return result.PlaintextBytes;
                 case SslStatus.NeedsInput when SessionsReceived >= minimumSessions:
                     return 0;
+                case SslStatus.NeedsSessionLookup:
+                    // The server's session store, awaited outside OpenSSL (SslConnection.ServerCache.cs); then the engine goes on.
+                    await _connection!.LookUpSessionAsync(cancellationToken).ConfigureAwait(false);
+                    _engineHoldsInput = true;
+                    continue;
             }
             // A post-handshake message (a ticket, a key update), part of a record, or the next flight: read on.
         }

@@ -1,0 +1,228 @@
+using System;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading;
+using System.Threading.Tasks;
+using FastSession.Tests.Infrastructure;
+using Xunit;
+
+namespace FastSession.Redis.Tests;
+
+/// <summary>
+/// The asynchronous server lookup through the engine API, in process (real handshakes, no network): the handshake pauses
+/// (<see cref="SslStatus.NeedsSessionLookup"/>), the session comes from a store, and every store failure is a counted miss.
+/// </summary>
+public sealed class ServerSessionLookupTests : LiveObjectTest
+{
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public async Task SessionIssuedByOneServer_ResumesOnAnother_ThroughTheStore(TlsVersion version)
+    {
+        var store = new DictionaryStore();
+        using SslContext client = Client(version);
+        using SslContext first = Server(version, store);
+        using SslContext second = Server(version, store);
+
+        (bool reused, SslSession session) = await ConnectAsync(client, first);
+        Assert.False(reused);
+        using (session)
+        {
+            Assert.True(store.Count > 0);
+            (reused, SslSession next) = await ConnectAsync(client, second, session);
+            next.Dispose();
+        }
+        Assert.True(reused);
+        Assert.Equal(1, second.ServerSessionCacheCounters.Hits);
+        Assert.Equal(0, second.ServerSessionCacheCounters.Misses);
+        Assert.Equal((int)(SslServerCacheMode.NoInternal) | 0x0002, second.SessionCacheMode); // SSL_SESS_CACHE_SERVER
+    }
+
+    [Fact]
+    public async Task Tls13StatefulTicket_IsTakenFromTheStore_SoItResumesOnlyOnce()
+    {
+        var store = new DictionaryStore();
+        using SslContext client = Client(TlsVersion.Tls13);
+        using SslContext server = Server(TlsVersion.Tls13, store);
+        (_, SslSession session) = await ConnectAsync(client, server);
+        using (session)
+        {
+            (bool once, SslSession a) = await ConnectAsync(client, server, session);
+            a.Dispose();
+            Assert.True(once);
+        }
+        Assert.True(store.Takes > 0);
+    }
+
+    [Theory]
+    [InlineData("garbage")]
+    [InlineData("throws")]
+    [InlineData("slow")]
+    [InlineData("other session")]
+    public async Task StoreFailure_IsAMiss_AFullHandshake_Counted(string failure)
+    {
+        var good = new DictionaryStore();
+        using SslContext client = Client(TlsVersion.Tls12);
+        using SslContext issuer = Server(TlsVersion.Tls12, good);
+        (_, SslSession session) = await ConnectAsync(client, issuer);
+        (_, SslSession other) = await ConnectAsync(client, issuer);
+        using (session)
+        using (other)
+        {
+            byte[] otherDer = other.ToDer();
+            var bad = new FailingStore(failure, otherDer);
+            using SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = TlsVersion.Tls12, MaxVersion = TlsVersion.Tls12, EnableTickets = false });
+            server.ServerSessionLookupTimeout = TimeSpan.FromMilliseconds(50);
+            server.UseServerSessionStore(bad);
+            var watch = Stopwatch.StartNew();
+            (bool reused, SslSession next) = await ConnectAsync(client, server, session);
+            next.Dispose();
+            Assert.False(reused);
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), watch.Elapsed.ToString());
+            SslServerSessionCacheCounters counts = server.ServerSessionCacheCounters;
+            Assert.Equal(1, counts.Lookups);
+            Assert.Equal(1, counts.Misses);
+            Assert.Equal(0, counts.Hits);
+            Assert.Equal(failure is "garbage" or "other session" ? 1 : 0, counts.Garbage);
+            Assert.Equal(failure is "throws" or "slow" ? 1 : 0, counts.Errors);
+        }
+    }
+
+    [Fact]
+    public void MisuseIsAManagedException()
+    {
+        using SslContext client = Client(TlsVersion.Tls13);
+        Assert.Throws<InvalidOperationException>(() => client.UseServerSessionStore(new DictionaryStore()));
+        using SslContext server = Server(TlsVersion.Tls13, new DictionaryStore());
+        Assert.Throws<InvalidOperationException>(() => server.UseServerSessionStore(new DictionaryStore()));
+        Assert.Throws<ArgumentNullException>(() => server.UseServerSessionStore(null!));
+        using SslConnection connection = server.CreateConnection();
+        Assert.False(connection.TryGetSessionLookup(out _));
+        Assert.Throws<InvalidOperationException>(() => connection.ProvideSession([1, 2, 3]));
+        connection.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => connection.TryGetSessionLookup(out _));
+    }
+
+    [Fact]
+    public unsafe void MirroredLayoutAndConstants_MatchTheShim()
+    {
+        // server_cache.c asserts the C side: 48 bytes, SSL_ERROR_WANT_CLIENT_HELLO_CB = 11, the NO_INTERNAL_* bits.
+        Assert.Equal(48, sizeof(FastSession.Interop.FsServerCacheCounts));
+        Assert.Equal(11, FastSession.Interop.ServerCacheNative.SslErrorWantClientHelloCb);
+        Assert.Equal(0x0300, (int)SslServerCacheMode.NoInternal);
+        var before = SslServerSessionCacheCounters.Native;
+        Assert.True(before.Lookups >= 0 && before.Skipped >= 0);
+    }
+
+    private static SslContext Client(TlsVersion version) =>
+        SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version, DangerousAcceptAnyServerCertificate = true });
+
+    private static SslContext Server(TlsVersion version, ISslServerSessionStore store)
+    {
+        SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = version, MaxVersion = version, EnableTickets = false });
+        server.ServerSessionLookupTimeout = TimeSpan.FromSeconds(5);
+        server.UseServerSessionStore(store);
+        return server;
+    }
+
+    /// <summary>A handshake driven through the engine API, answering the server's lookups as FastSslStream does; then a clean close.</summary>
+    private static async Task<(bool Reused, SslSession Last)> ConnectAsync(SslContext clientContext, SslContext serverContext, SslSession resumeWith = default)
+    {
+        using SslConnection c = clientContext.CreateConnection("localhost");
+        using SslConnection s = serverContext.CreateConnection();
+        if (!resumeWith.IsNone)
+        {
+            c.SetSession(resumeWith);
+        }
+        byte[] toServer = new byte[64 * 1024], toClient = new byte[64 * 1024], plain = new byte[1024];
+        int nServer = c.Handshake(default, toServer).OutputBytes, nClient = 0;
+        bool clientDone = false, serverDone = false;
+        for (int flight = 0; flight < 16 && !(clientDone && serverDone && nServer == 0 && nClient == 0); flight++)
+        {
+            if (!serverDone || nServer > 0)
+            {
+                SslIoResult r = serverDone ? s.Read(toServer.AsSpan(0, nServer), plain, toClient) : s.Handshake(toServer.AsSpan(0, nServer), toClient);
+                while (r.Status == SslStatus.NeedsSessionLookup)
+                {
+                    Assert.Equal(0, r.OutputBytes);
+                    await s.LookUpSessionAsync(CancellationToken.None);
+                    r = s.Handshake(default, toClient);
+                }
+                Assert.NotEqual(SslStatus.Failed, r.Status);
+                nClient = r.OutputBytes;
+                serverDone |= r.IsCompleted;
+                nServer = 0;
+            }
+            if (!clientDone || nClient > 0)
+            {
+                SslIoResult r = clientDone ? c.Read(toClient.AsSpan(0, nClient), plain, toServer) : c.Handshake(toClient.AsSpan(0, nClient), toServer);
+                Assert.NotEqual(SslStatus.Failed, r.Status);
+                nServer = r.OutputBytes;
+                clientDone |= r.IsCompleted;
+                nClient = 0;
+            }
+        }
+        Assert.True(clientDone && serverDone);
+        c.Read(default, plain, toServer); // TLS 1.3 tickets that came with the server's last flight
+        int close = c.Shutdown(toServer).OutputBytes;
+        s.Read(toServer.AsSpan(0, close), plain, toClient);
+        s.Shutdown(toClient);
+        SslSession last = default;
+        while (c.TryTakeNewSession(out SslSession next))
+        {
+            last.Dispose();
+            last = next;
+        }
+        if (last.IsNone && c.TryAcquireSession(out SslSession current))
+        {
+            last = current;
+        }
+        return (c.SessionReused, last);
+    }
+
+    private sealed class DictionaryStore : ISslServerSessionStore
+    {
+        private readonly ConcurrentDictionary<string, byte[]> _sessions = new();
+        private int _takes;
+
+        public int Count => _sessions.Count;
+
+        public int Takes => _takes;
+
+        public ValueTask<bool> AddAsync(ReadOnlyMemory<byte> sessionId, byte[] der, TimeSpan lifetime, CancellationToken cancellationToken = default)
+        {
+            _sessions[Convert.ToHexString(sessionId.Span)] = der;
+            return ValueTask.FromResult(true);
+        }
+
+        public async ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> sessionId, bool take, CancellationToken cancellationToken = default)
+        {
+            await Task.Yield(); // a real store answers later, on another thread
+            string key = Convert.ToHexString(sessionId.Span);
+            if (take)
+            {
+                Interlocked.Increment(ref _takes);
+                return _sessions.TryRemove(key, out byte[]? taken) ? taken : null;
+            }
+            return _sessions.TryGetValue(key, out byte[]? der) ? der : null;
+        }
+    }
+
+    private sealed class FailingStore(string failure, byte[] otherSession) : ISslServerSessionStore
+    {
+        public ValueTask<bool> AddAsync(ReadOnlyMemory<byte> sessionId, byte[] der, TimeSpan lifetime, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(false);
+
+        public async ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> sessionId, bool take, CancellationToken cancellationToken = default)
+        {
+            await Task.Yield();
+            return failure switch
+            {
+                "garbage" => [0x30, 0x82, 0x01, 0x00, 0xde, 0xad, 0xbe, 0xef],
+                "throws" => throw new InvalidOperationException("the store is broken"),
+                "slow" => await Task.Delay(TimeSpan.FromSeconds(10), cancellationToken).ContinueWith(_ => (byte[]?)null, TaskScheduler.Default),
+                _ => otherSession, // a real session, but not the one asked for
+            };
+        }
+    }
+}

@@ -1,0 +1,279 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using FastSession.Redis.Tests.Infrastructure;
+using FastSession.Tests.Infrastructure;
+using FastSession.Tests.Interop;
+using StackExchange.Redis;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace FastSession.Redis.Tests;
+
+/// <summary>
+/// Issue 16 item 3, server side: <c>fastsession serve --no-tickets --session-store redis://…</c> processes share one
+/// server session cache on a real redis-server (TLS 1.2 session ids, TLS 1.3 stateful tickets), looked up
+/// asynchronously (the handshake pauses in the client-hello callback, the stream awaits Redis, the handshake goes on).
+/// </summary>
+public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObjectTest
+{
+    private const int Servers = 3;
+
+    private static int Offers => int.TryParse(Environment.GetEnvironmentVariable("FASTSESSION_FLEET_SESSIONS"), out int n) && n > 0 ? n : 12;
+
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public async Task OpenSslClients_SharedServerStore_ResumeOnAnotherServer_PerProcessCache_OnlyOnTheSameServer(TlsVersion version)
+    {
+        using var pki = new TestPki();
+        await using RedisServer redis = await RedisServer.StartNewAsync();
+        var random = new Random(17);
+        (int From, int To)[] pairs = Enumerable.Range(0, Offers).Select(_ => (random.Next(Servers), random.Next(Servers))).ToArray();
+        int sameServer = pairs.Count(p => p.From == p.To);
+
+        int shared;
+        using (Fleet fleet = await Fleet.StartAsync(pki, Servers, "--no-tickets", "--session-store", redis.Location("s"), "--session-store-timeout", "1000"))
+        {
+            shared = await RunPairsAsync(fleet, pki, version, pairs);
+        }
+        int perProcess;
+        using (Fleet fleet = await Fleet.StartAsync(pki, Servers, "--no-tickets"))
+        {
+            perProcess = await RunPairsAsync(fleet, pki, version, pairs);
+        }
+        Report($"openssl s_client, {Name(version)} {(version == TlsVersion.Tls12 ? "session ids" : "stateful tickets")}, --no-tickets: shared Redis server store {shared}/{pairs.Length} resumed ({Percent(shared, pairs.Length)}); per-process cache {perProcess}/{pairs.Length} (same-server pairs {sameServer})");
+        Assert.True(shared >= Math.Ceiling(0.99 * pairs.Length), $"shared store: {shared}/{pairs.Length}");
+        Assert.Equal(sameServer, perProcess);
+    }
+
+    [Fact]
+    public async Task StatefulTls13Ticket_IsSingleUseAcrossTheFleet()
+    {
+        using var pki = new TestPki();
+        await using RedisServer redis = await RedisServer.StartNewAsync();
+        using Fleet fleet = await Fleet.StartAsync(pki, 2, "--no-tickets", "--session-store", redis.Location("u"), "--session-store-timeout", "1000");
+        string file = pki.PathOf("once.pem");
+        Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[0], TlsVersion.Tls13, "-sess_out", file));
+        Assert.True(await OpenSslClient.ConnectAsync(fleet.Ports[1], TlsVersion.Tls13, "-sess_in", file));
+        // GETDEL took it: the same ticket offered again, on either server, is a full handshake.
+        Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[0], TlsVersion.Tls13, "-sess_in", file));
+        Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[1], TlsVersion.Tls13, "-sess_in", file));
+    }
+
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public async Task RedisStoppedMidRun_NoFailedConnections_FullHandshakes_ThenResumptionReturns(TlsVersion version)
+    {
+        using var pki = new TestPki();
+        await using RedisServer redis = await RedisServer.StartNewAsync();
+        using Fleet fleet = await Fleet.StartAsync(pki, Servers, "--no-tickets", "--session-store", redis.Location("d"), "--session-store-timeout", "250");
+        using var client = new StoreClient(version, pki.CertificatePem);
+        int connection = 0, failed = 0;
+        async Task<bool> Next()
+        {
+            try
+            {
+                return await client.ConnectAsync(fleet.Ports[connection++ % Servers]);
+            }
+            catch (Exception e)
+            {
+                failed++;
+                output.WriteLine($"failed: {e.Message}");
+                return false;
+            }
+        }
+
+        int upReused = 0;
+        for (int i = 0; i < 7; i++)
+        {
+            upReused += await Next() ? 1 : 0;
+        }
+        await redis.StopAsync();
+        int downReused = 0, downConnections = 9;
+        var down = Stopwatch.StartNew();
+        for (int i = 0; i < downConnections; i++)
+        {
+            downReused += await Next() ? 1 : 0;
+        }
+        down.Stop();
+        await redis.StartAsync();
+        var back = Stopwatch.StartNew();
+        int untilBack = 0;
+        while (true)
+        {
+            untilBack++;
+            if (await Next())
+            {
+                break;
+            }
+            Assert.True(back.Elapsed < TimeSpan.FromSeconds(20), "no resumption within 20 s of Redis restarting");
+            await Task.Delay(100);
+        }
+        back.Stop();
+        Report(string.Create(CultureInfo.InvariantCulture,
+            $"server store, Redis stopped mid-run ({Name(version)}, 3 servers round robin): up {upReused}/6 resumed; down {downConnections} connections, {downReused} resumed, {failed} failed, {down.Elapsed.TotalMilliseconds / downConnections:0} ms per connection; resumption back {back.Elapsed.TotalSeconds:0.0} s after restart ({untilBack} connections)"));
+        Assert.Equal(0, failed);
+        Assert.Equal(6, upReused); // every connection after the first resumed on another server
+        Assert.Equal(0, downReused);
+        Assert.True(back.Elapsed < TimeSpan.FromSeconds(10), back.Elapsed.ToString());
+    }
+
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public async Task AsynchronousLookup_CostOfAResumedHandshake_IsMeasured_AndNearOneRedisRoundTrip(TlsVersion version)
+    {
+        using var pki = new TestPki();
+        await using RedisServer redis = await RedisServer.StartNewAsync();
+        int samples = Math.Max(40, Offers * 4);
+
+        // Baseline: one process, its internal cache (no store), resumed on the same server. The store: two processes, every
+        // resumption on the other one, its session fetched from Redis. Both fleets run at once and the samples alternate
+        // (baseline, store, Redis GET, ...), so the machine's load weighs on the three series alike.
+        using Fleet localFleet = await Fleet.StartAsync(pki, 1, "--no-tickets");
+        using Fleet storeFleet = await Fleet.StartAsync(pki, 2, "--no-tickets", "--session-store", redis.Location("p"), "--session-store-timeout", "1000");
+        using var localClient = new StoreClient(version, pki.CertificatePem);
+        using var storeClient = new StoreClient(version, pki.CertificatePem);
+        await using ConnectionMultiplexer m = await ConnectionMultiplexer.ConnectAsync(RedisLocation.Parse(redis.Location("p")).ToConfiguration());
+        IDatabase db = m.GetDatabase();
+        await db.StringSetAsync("p:rtt", new byte[1500]);
+        await localClient.ConnectAsync(localFleet.Ports[0]);
+        await WarmUpAsync(localClient, localFleet.Ports[0], localFleet.Ports[0]);
+        await storeClient.ConnectAsync(storeFleet.Ports[0]);
+        await WarmUpAsync(storeClient, storeFleet.Ports[1], storeFleet.Ports[0]);
+        // One Redis round trip as the servers see it: GET of a session-sized value from another process on loopback,
+        // after an idle moment like a handshake's lookup (not a hot loop whose replies are already on their way).
+        var rtt = new List<double>();
+        for (int i = 0; i < samples; i++)
+        {
+            Assert.True(await localClient.ConnectAsync(localFleet.Ports[0]));
+            Assert.True(await storeClient.ConnectAsync(storeFleet.Ports[(i + 1) % 2]));
+            await Task.Delay(2);
+            long start = Stopwatch.GetTimestamp();
+            await db.StringGetAsync("p:rtt");
+            rtt.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        List<double> local = localClient.ResumedHandshakeTimes, stored = storeClient.ResumedHandshakeTimes;
+        double extra = Median(stored) - Median(local);
+        Report(string.Create(CultureInfo.InvariantCulture,
+            $"server store lookup, {Name(version)}: resumed handshake, internal cache {FleetClient.Percentiles(local)}; Redis store on another server {FleetClient.Percentiles(stored)}; Redis GET round trip {FleetClient.Percentiles(rtt)}; p50 added {extra:0.00} ms = {extra / Median(rtt):0.0} round trips"));
+        // The target is one round trip; on the shared 2-core machine (load 25-35 while four helpers build) TLS 1.3 sittings
+        // measured up to 4.3 ms added, so this bound only catches a lookup that waits for something other than Redis
+        // (a timeout, a blocked thread). The figures above are the measurement (bench/RESULTS.md, "Fleet").
+        Assert.True(extra <= Median(rtt) + 5.0, $"the lookup added {extra:0.00} ms, a Redis round trip is {Median(rtt):0.00} ms");
+    }
+
+    // The first resumptions on each server process compile its lookup path: not what is measured.
+    private static async Task WarmUpAsync(StoreClient client, int first, int second)
+    {
+        for (int i = 0; i < 6; i++)
+        {
+            Assert.True(await client.ConnectAsync(i % 2 == 0 ? first : second));
+        }
+        client.ResumedHandshakeTimes.Clear();
+    }
+
+    private static double Median(List<double> values)
+    {
+        double[] sorted = values.OrderBy(static v => v).ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    private static async Task<int> RunPairsAsync(Fleet fleet, TestPki pki, TlsVersion version, (int From, int To)[] pairs)
+    {
+        int resumed = 0;
+        for (int i = 0; i < pairs.Length; i++)
+        {
+            string file = pki.PathOf($"pair-{i}.pem");
+            Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[pairs[i].From], version, "-sess_out", file));
+            resumed += await OpenSslClient.ConnectAsync(fleet.Ports[pairs[i].To], version, "-sess_in", file) ? 1 : 0;
+        }
+        return resumed;
+    }
+
+    private void Report(string line)
+    {
+        output.WriteLine(line);
+        string? file = Environment.GetEnvironmentVariable("FASTSESSION_FLEET_REPORT");
+        if (!string.IsNullOrEmpty(file))
+        {
+            File.AppendAllText(file, line + Environment.NewLine);
+        }
+    }
+
+    private static string Name(TlsVersion version) => version == TlsVersion.Tls12 ? "TLS 1.2" : "TLS 1.3";
+
+    private static string Percent(int part, int whole) => whole == 0 ? "n/a" : (100.0 * part / whole).ToString("0.#", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>A library client that offers the last session it received (kept in memory: the server side is under test).</summary>
+    private sealed class StoreClient : IDisposable
+    {
+        private readonly ConcurrentQueue<SslSession> _received = new();
+        private readonly SslContext _context;
+        private SslSession _last;
+
+        public StoreClient(TlsVersion version, string trustedCertificatePem)
+        {
+            _context = SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version, TrustedCertificatesPem = trustedCertificatePem });
+            _context.SessionEstablished = (_, session) => _received.Enqueue(session);
+        }
+
+        public List<double> ResumedHandshakeTimes { get; } = new();
+
+        /// <summary>One connection offering the last session; returns whether it was resumed.</summary>
+        public async Task<bool> ConnectAsync(int port)
+        {
+            using var timeout = new CancellationTokenSource(Fleet.Timeout);
+            using var tcp = new TcpClient { NoDelay = true };
+            await tcp.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
+            await using var tls = new FastSslStream(tcp.GetStream());
+            long start = Stopwatch.GetTimestamp();
+            // A resumed TLS 1.2 session brings no new one: the client keeps offering it (a TLS 1.3 ticket is replaced).
+            await tls.AuthenticateAsClientAsync(_context, "localhost", _last, timeout.Token);
+            double elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            bool reused = tls.SessionReused;
+            if (reused)
+            {
+                ResumedHandshakeTimes.Add(elapsed);
+            }
+            await tls.WaitForSessionTicketsAsync(TimeSpan.FromSeconds(2), 1, timeout.Token);
+            byte[] ping = "ping\n"u8.ToArray();
+            await tls.WriteAsync(ping, timeout.Token);
+            byte[] echo = new byte[ping.Length];
+            for (int got = 0; got < echo.Length;)
+            {
+                int n = await tls.ReadAsync(echo.AsMemory(got), timeout.Token);
+                Assert.True(n > 0, "the server closed before echoing");
+                got += n;
+            }
+            await tls.ShutdownAsync(timeout.Token);
+            while (_received.TryDequeue(out SslSession session))
+            {
+                _last.Dispose();
+                _last = session;
+            }
+            return reused;
+        }
+
+        public void Dispose()
+        {
+            _context.SessionEstablished = null;
+            while (_received.TryDequeue(out SslSession session))
+            {
+                session.Dispose();
+            }
+            _last.Dispose();
+            _context.Dispose();
+        }
+    }
+}
