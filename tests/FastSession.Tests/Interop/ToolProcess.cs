@@ -34,6 +34,15 @@ public sealed class ToolProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        // Under tools/sanitize-managed-tests.sh the test host runs with libasan preloaded; the peers (curl, openssl, redis-server,
+        // dotnet-counters) are not what is being checked and must not inherit it (curl hangs under it). Our own tool keeps
+        // it: the ASan-instrumented shim it loads needs the runtime first in the library list.
+        if (!IsFastSessionHost(fileName))
+        {
+            info.Environment.Remove("LD_PRELOAD");
+            info.Environment.Remove("ASAN_OPTIONS");
+            info.Environment.Remove("UBSAN_OPTIONS");
+        }
         if (environment is not null)
         {
             foreach (KeyValuePair<string, string> variable in environment)
@@ -57,6 +66,12 @@ public sealed class ToolProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return tool;
+    }
+
+    private static bool IsFastSessionHost(string fileName)
+    {
+        string name = System.IO.Path.GetFileName(fileName);
+        return name == "dotnet" || name.StartsWith("FastSession", StringComparison.OrdinalIgnoreCase) || name == "fastsession";
     }
 
     /// <summary>Runs to completion (stdin closed at once, or after <paramref name="input"/>) and returns the exit code and output.</summary>
