@@ -373,7 +373,7 @@ namespace FastSession.Generators
             }
 
             ShimTypeSpec? spec = Classify(type);
-            if (spec is null || spec.Kind == ShimTypeKind.HandleOwner)
+            if (spec is null || spec.Kind is ShimTypeKind.HandleOwner or ShimTypeKind.Utf8String)
             {
                 diagnostics.Add(DiagnosticInfo.Create(
                     DiagnosticDescriptors.NotBlittable, location, "The return", display, type.ToDisplayString()));
@@ -434,6 +434,26 @@ namespace FastSession.Generators
 
                 string name = type.ToDisplayString(s_typeFormat);
                 return new ShimTypeSpec(ShimTypeKind.Pointer, name, name);
+            }
+
+            if (type.SpecialType == SpecialType.System_String)
+            {
+                return new ShimTypeSpec(
+                    ShimTypeKind.Utf8String, type.NullableAnnotation == NullableAnnotation.Annotated ? "string?" : "string", "byte*");
+            }
+
+            if (type is INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } span
+                && span.ContainingNamespace?.ToDisplayString() == "System"
+                && span.Name is "Span" or "ReadOnlySpan")
+            {
+                ITypeSymbol element = span.TypeArguments[0];
+                if (!element.IsUnmanagedType || element.TypeKind == TypeKind.Pointer)
+                {
+                    return null;
+                }
+
+                string elementName = element.ToDisplayString(s_typeFormat);
+                return new ShimTypeSpec(ShimTypeKind.PinnedSpan, type.ToDisplayString(s_typeFormat), elementName + "*");
             }
 
             if (type is not INamedTypeSymbol named || named.IsGenericType)

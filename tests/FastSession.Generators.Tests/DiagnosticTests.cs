@@ -92,17 +92,17 @@ namespace FastSession.Generators.Tests
         }
 
         [Fact]
-        public void StringParameter_ReportsFSG0005AtTheParameter()
+        public void ObjectParameter_ReportsFSG0005AtTheParameter()
         {
             string source = Prelude + """
                 [ShimLibrary("lib")]
                 internal static partial class Native
                 {
                     [ShimImport("lib_name")]
-                    internal static partial int Name(string name);
+                    internal static partial int Name(object name);
                 }
                 """;
-            AssertSingle(source, "FSG0005", "string name");
+            AssertSingle(source, "FSG0005", "object name");
         }
 
         [Fact]

@@ -10,6 +10,8 @@ namespace FastSession.Generators.Model
         HandleOwner,
         BorrowedView,
         OwnedHandle,
+        PinnedSpan,
+        Utf8String,
     }
 
     /// <param name="Kind">How the value crosses the boundary.</param>
