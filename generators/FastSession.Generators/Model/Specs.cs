@@ -11,6 +11,7 @@ namespace FastSession.Generators.Model
         BorrowedView,
         OwnedHandle,
         PinnedSpan,
+        PinnedRef,
         Utf8String,
     }
 
@@ -21,7 +22,7 @@ namespace FastSession.Generators.Model
 
     /// <param name="Name">The identifier as written in source (escaped with '@' when it is a keyword).</param>
     /// <param name="LocalName">The same name without '@', for building generated local names.</param>
-    /// <param name="Modifiers">"scoped " or "".</param>
+    /// <param name="Modifiers">"scoped ", "out ", "ref " or "".</param>
     internal sealed record ParameterSpec(string Name, string LocalName, string Modifiers, ShimTypeSpec Type);
 
     /// <summary>One type declaration in a nesting chain.</summary>

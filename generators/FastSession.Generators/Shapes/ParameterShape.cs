@@ -23,6 +23,7 @@ namespace FastSession.Generators.Shapes
             ShimTypeKind.BorrowedView => BorrowedViewShape.Instance,
             ShimTypeKind.OwnedHandle => OwnedHandleShape.Instance,
             ShimTypeKind.PinnedSpan => PinnedSpanShape.Instance,
+            ShimTypeKind.PinnedRef => PinnedRefShape.Instance,
             ShimTypeKind.Utf8String => Utf8StringShape.Instance,
             _ => BlittableShape.Instance,
         };

@@ -149,6 +149,47 @@ namespace FastSession.Interop
             }
         }
 
+        // FastSessionNative_SslSessionGetInfo in fastsession_shim (trivial: no GC transition)
+        internal static partial int SessionGetInfo(global::FastSession.SslSession session, out global::FastSession.Interop.FsSessionInfo info)
+        {
+            global::FastSession.SslSession.Lease __session_lease = session.Enter();
+            try
+            {
+                global::System.Runtime.CompilerServices.Unsafe.SkipInit(out info);
+                fixed (global::FastSession.Interop.FsSessionInfo* __info_pin = &info)
+                {
+                    int __result = __PInvoke_FastSessionNative_SslSessionGetInfo(__session_lease.Pointer, __info_pin);
+                    return __result;
+                }
+            }
+            finally
+            {
+                __session_lease.Dispose();
+            }
+        }
+
+        // FastSessionNative_PemWriteSslSession in fastsession_shim
+        internal static partial int PemWriteSslSession(global::FastSession.SslSession session, global::System.Span<byte> buffer, int capacity, out int needed)
+        {
+            global::FastSession.SslSession.Lease __session_lease = session.Enter();
+            try
+            {
+                fixed (byte* __buffer_pin = buffer)
+                {
+                    needed = default;
+                    fixed (int* __needed_pin = &needed)
+                    {
+                        int __result = __PInvoke_FastSessionNative_PemWriteSslSession(__session_lease.Pointer, __buffer_pin, capacity, __needed_pin);
+                        return __result;
+                    }
+                }
+            }
+            finally
+            {
+                __session_lease.Dispose();
+            }
+        }
+
         // FastSessionNative_D2iSslSession in fastsession_shim
         internal static partial global::FastSession.SslSession D2iSslSession(scoped global::System.ReadOnlySpan<byte> der, int length, ulong contextId)
         {
@@ -248,6 +289,9 @@ namespace FastSession.Interop
 
         [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_I2dSslSession", ExactSpelling = true)]
         private static extern int __PInvoke_FastSessionNative_I2dSslSession(nint session, byte* buffer, int capacity, int* needed);
+
+        [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_PemWriteSslSession", ExactSpelling = true)]
+        private static extern int __PInvoke_FastSessionNative_PemWriteSslSession(nint session, byte* buffer, int capacity, int* needed);
 
         [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_D2iSslSession", ExactSpelling = true)]
         private static extern nint __PInvoke_FastSessionNative_D2iSslSession(byte* der, int length, ulong contextId);

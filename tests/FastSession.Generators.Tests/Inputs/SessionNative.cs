@@ -45,6 +45,13 @@ namespace FastSession.Interop
         [ShimImport("FastSessionNative_I2dSslSession")]
         internal static partial int I2dSslSession(SslSession session, System.Span<byte> buffer, int capacity, int* needed);
 
+        // out shape: pinned, passed as T*, not zeroed first.
+        [ShimImport("FastSessionNative_SslSessionGetInfo", Trivial = true)]
+        internal static partial int SessionGetInfo(SslSession session, out FsSessionInfo info);
+
+        [ShimImport("FastSessionNative_PemWriteSslSession")]
+        internal static partial int PemWriteSslSession(SslSession session, System.Span<byte> buffer, int capacity, out int needed);
+
         [ShimImport("FastSessionNative_D2iSslSession")]
         internal static partial SslSession D2iSslSession(scoped System.ReadOnlySpan<byte> der, int length, ulong contextId);
 
