@@ -1,3 +1,5 @@
+using System;
+
 namespace FastSession.Interop;
 
 // Declared for the FastSession generator (generators/FastSession.Generators/README.md), which writes the
@@ -9,13 +11,13 @@ namespace FastSession.Interop;
 internal static unsafe partial class ConnectionNative
 {
     [ShimImport("FastSessionNative_SslCreate")]
-    internal static partial nint SslCreate(SslContext context, byte* serverName);
+    internal static partial nint SslCreate(SslContext context, string? serverName);
 
     [ShimImport("FastSessionNative_SslFree")]
     internal static partial void SslFree(nint ssl);
 
     [ShimImport("FastSessionNative_SslClear")]
-    internal static partial int SslClear(SslConnection connection, byte* serverName);
+    internal static partial int SslClear(SslConnection connection, string? serverName);
 
     [ShimImport("FastSessionNative_SslDoHandshake")]
     internal static partial int SslDoHandshake(SslConnection connection, byte* input, int inputLength, byte* output, int outputCapacity, FsIoResult* result);
@@ -57,5 +59,5 @@ internal static unsafe partial class ConnectionNative
     internal static partial int SslGetShutdown(SslConnection connection);
 
     [ShimImport("FastSessionNative_SslGet0AlpnSelected", Trivial = true)]
-    internal static partial int SslGet0AlpnSelected(SslConnection connection, byte* buffer, int capacity);
+    internal static partial int SslGet0AlpnSelected(SslConnection connection, Span<byte> buffer, int capacity);
 }
