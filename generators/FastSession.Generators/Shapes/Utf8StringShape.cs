@@ -5,7 +5,7 @@ namespace FastSession.Generators.Shapes
 {
     /// <summary>
     /// <c>string</c>: passed as a NUL-terminated UTF-8 <c>byte*</c>, encoded into a 256-byte stack buffer (a heap
-    /// buffer only for longer strings). <c>string?</c> passes NULL for null; a non-nullable <c>string</c> throws
+    /// buffer only when the encoded string and its NUL need more than 256 bytes). <c>string?</c> passes NULL for null; a non-nullable <c>string</c> throws
     /// <see cref="System.ArgumentNullException"/>. An embedded NUL throws <see cref="System.ArgumentException"/>,
     /// because C would silently read a shorter string.
     /// </summary>
@@ -41,7 +41,8 @@ namespace FastSession.Generators.Shapes
             }
 
             writer.WriteLine("int __" + local + "_max = global::System.Text.Encoding.UTF8.GetMaxByteCount(" + name + ".Length) + 1;");
-            writer.OpenBlock("if (__" + local + "_max > " + buffer + ".Length)");
+            // The exact count (a second pass) only when the bound overflows the stack buffer: a 255-byte host name stays on the stack.
+            writer.OpenBlock("if (__" + local + "_max > " + buffer + ".Length && (__" + local + "_max = global::System.Text.Encoding.UTF8.GetByteCount(" + name + ") + 1) > " + buffer + ".Length)");
             writer.WriteLine(buffer + " = new byte[__" + local + "_max];");
             writer.CloseBlock();
             writer.WriteLine();

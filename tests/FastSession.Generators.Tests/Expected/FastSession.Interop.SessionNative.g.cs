@@ -213,7 +213,7 @@ namespace FastSession.Interop
             if (serverName is not null)
             {
                 int __serverName_max = global::System.Text.Encoding.UTF8.GetMaxByteCount(serverName.Length) + 1;
-                if (__serverName_max > __serverName_utf8.Length)
+                if (__serverName_max > __serverName_utf8.Length && (__serverName_max = global::System.Text.Encoding.UTF8.GetByteCount(serverName) + 1) > __serverName_utf8.Length)
                 {
                     __serverName_utf8 = new byte[__serverName_max];
                 }
@@ -241,7 +241,7 @@ namespace FastSession.Interop
 
             global::System.Span<byte> __commonName_utf8 = stackalloc byte[256];
             int __commonName_max = global::System.Text.Encoding.UTF8.GetMaxByteCount(commonName.Length) + 1;
-            if (__commonName_max > __commonName_utf8.Length)
+            if (__commonName_max > __commonName_utf8.Length && (__commonName_max = global::System.Text.Encoding.UTF8.GetByteCount(commonName) + 1) > __commonName_utf8.Length)
             {
                 __commonName_utf8 = new byte[__commonName_max];
             }
