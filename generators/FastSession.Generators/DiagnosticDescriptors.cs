@@ -24,6 +24,10 @@ namespace FastSession.Generators
             public const string ImportOutsideLibrary = "FSG0010";
             public const string EmptyName = "FSG0011";
             public const string ToOwnedMisconfigured = "FSG0012";
+            public const string ParameterOnlyShape = "FSG0013";
+            public const string SpanElementNotPinnable = "FSG0014";
+            public const string HandleByReference = "FSG0015";
+            public const string SpanWithoutLength = "FSG0016";
         }
 
         public static readonly DiagnosticDescriptor ImportMethodNotStaticPartial = Error(
@@ -85,6 +89,29 @@ namespace FastSession.Generators
             Ids.ToOwnedMisconfigured,
             "Borrowed view's ToOwned is misconfigured",
             "Borrowed view '{0}': {1}");
+
+        public static readonly DiagnosticDescriptor ParameterOnlyShape = Error(
+            Ids.ParameterOnlyShape,
+            "Span or string return",
+            "'{0}' returns '{1}': spans and strings are parameter shapes (pinned or encoded for the call only); return a primitive, an [OwnedHandle] or a [BorrowedView] and fill a span parameter instead");
+
+        public static readonly DiagnosticDescriptor SpanElementNotPinnable = Error(
+            Ids.SpanElementNotPinnable,
+            "Span element cannot be pinned",
+            "Parameter '{0}' of '{1}' is a span of '{2}', which is not an unmanaged value type, so the generator cannot pin it and pass its address");
+
+        public static readonly DiagnosticDescriptor HandleByReference = Error(
+            Ids.HandleByReference,
+            "Handle passed by reference",
+            "Parameter '{0}' of '{1}' passes the handle type '{2}' by {3}; handles cross by value only (a native call hands back an owned reference as an [OwnedHandle] return)");
+
+        public static readonly DiagnosticDescriptor SpanWithoutLength = new(
+            Ids.SpanWithoutLength,
+            "Pinned span without a length parameter",
+            "Parameter '{0}' of '{1}' is a span, but no integer parameter follows it: C receives only the address, so pass the span's length (or suppress when the size is fixed by contract)",
+            Category,
+            DiagnosticSeverity.Warning,
+            isEnabledByDefault: true);
 
         private static DiagnosticDescriptor Error(string id, string title, string message)
             => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);

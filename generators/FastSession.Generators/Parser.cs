@@ -99,8 +99,26 @@ namespace FastSession.Generators
                 {
                     string localName = parameter.Name;
                     string name = SyntaxFacts.GetKeywordKind(localName) != SyntaxKind.None ? "@" + localName : localName;
-                    string modifiers = parameter.ScopedKind == ScopedKind.ScopedValue ? "scoped " : string.Empty;
+                    string modifiers = parameter.RefKind switch
+                    {
+                        RefKind.Out => "out ",
+                        RefKind.Ref => "ref ",
+                        _ => parameter.ScopedKind == ScopedKind.ScopedValue ? "scoped " : string.Empty,
+                    };
                     parameters.Add(new ParameterSpec(name, localName, modifiers, type));
+                }
+            }
+
+            // A pinned span passes only its address: C needs its length in a later integer parameter (FSG0016).
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                if (parameters[i].Type.Kind == ShimTypeKind.PinnedSpan && !HasLaterInteger(parameters, i))
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.SpanWithoutLength,
+                        i < syntax.ParameterList.Parameters.Count ? LocationInfo.From(syntax.ParameterList.Parameters[i]) : methodLocation,
+                        parameters[i].LocalName,
+                        display));
                 }
             }
 
@@ -351,6 +369,19 @@ namespace FastSession.Generators
             }.ToEquatableArray();
         }
 
+        private static bool HasLaterInteger(List<ParameterSpec> parameters, int index)
+        {
+            for (int i = index + 1; i < parameters.Count; i++)
+            {
+                if (parameters[i].Type.Kind == ShimTypeKind.Primitive && parameters[i].Type.ManagedName is "int" or "uint" or "long" or "ulong" or "nint" or "nuint")
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         // ---- Type classification -------------------------------------------------------------------
 
         private static ShimTypeSpec? ClassifyReturn(IMethodSymbol method, MethodDeclarationSyntax syntax, string display, List<DiagnosticInfo> diagnostics)
@@ -360,6 +391,12 @@ namespace FastSession.Generators
             if (type.SpecialType == SpecialType.System_Void)
             {
                 return new ShimTypeSpec(ShimTypeKind.Void, "void", "void");
+            }
+
+            if (SpanElement(type) is not null || type.SpecialType == SpecialType.System_String)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ParameterOnlyShape, location, display, type.ToDisplayString()));
+                return null;
             }
 
             bool isView = FindAttribute(type, BorrowedViewAttributeName) is not null;
@@ -385,7 +422,35 @@ namespace FastSession.Generators
 
         private static ShimTypeSpec? ClassifyParameter(IParameterSymbol parameter, LocationInfo? location, string display, List<DiagnosticInfo> diagnostics)
         {
-            ShimTypeSpec? spec = parameter.RefKind == RefKind.None && !parameter.IsParams ? Classify(parameter.Type) : null;
+            string typeDisplay = (parameter.RefKind == RefKind.None ? string.Empty : parameter.RefKind.ToString().ToLowerInvariant() + " ") + parameter.Type.ToDisplayString();
+            if (SpanElement(parameter.Type) is { } element && !IsPinnable(element))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.SpanElementNotPinnable, location, parameter.Name, display, element.ToDisplayString()));
+                return null;
+            }
+
+            ShimTypeSpec? spec = parameter.IsParams || parameter.RefKind is RefKind.In or RefKind.RefReadOnlyParameter ? null : Classify(parameter.Type);
+            if (spec is not null && parameter.RefKind is RefKind.Out or RefKind.Ref)
+            {
+                // out/ref: a single unmanaged value the generator pins and passes as T*. Handles cross by value only.
+                if (spec.Kind is ShimTypeKind.HandleOwner or ShimTypeKind.BorrowedView or ShimTypeKind.OwnedHandle)
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(
+                        DiagnosticDescriptors.HandleByReference, location, parameter.Name, display, parameter.Type.ToDisplayString(), parameter.RefKind.ToString().ToLowerInvariant()));
+                    return null;
+                }
+
+                spec = spec.Kind is ShimTypeKind.Primitive or ShimTypeKind.Pointer
+                    ? new ShimTypeSpec(ShimTypeKind.PinnedRef, spec.ManagedName, spec.ManagedName + "*")
+                    : null;
+            }
+            else if (spec is null && parameter.RefKind is RefKind.Out or RefKind.Ref && IsPinnable(parameter.Type) && parameter.Type is INamedTypeSymbol { TypeKind: TypeKind.Struct })
+            {
+                string name = parameter.Type.ToDisplayString(s_typeFormat);
+                spec = new ShimTypeSpec(ShimTypeKind.PinnedRef, name, name + "*");
+            }
+
             if (spec is null || spec.Kind == ShimTypeKind.Void)
             {
                 diagnostics.Add(DiagnosticInfo.Create(
@@ -393,12 +458,23 @@ namespace FastSession.Generators
                     location,
                     "Parameter '" + parameter.Name + "'",
                     display,
-                    (parameter.RefKind == RefKind.None ? string.Empty : parameter.RefKind.ToString().ToLowerInvariant() + " ") + parameter.Type.ToDisplayString()));
+                    typeDisplay));
                 return null;
             }
 
             return spec;
         }
+
+        /// <summary>T of System.Span&lt;T&gt; or System.ReadOnlySpan&lt;T&gt;, else null.</summary>
+        private static ITypeSymbol? SpanElement(ITypeSymbol type)
+            => type is INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } span
+                && span.ContainingNamespace?.ToDisplayString() == "System"
+                && span.Name is "Span" or "ReadOnlySpan"
+                ? span.TypeArguments[0]
+                : null;
+
+        /// <summary>An unmanaged, non-pointer type whose address C may take.</summary>
+        private static bool IsPinnable(ITypeSymbol type) => type.IsUnmanagedType && type.TypeKind != TypeKind.Pointer && type.TypeKind != TypeKind.FunctionPointer;
 
         /// <summary>Null when the type cannot cross the shim.</summary>
         private static ShimTypeSpec? Classify(ITypeSymbol type)
@@ -434,6 +510,23 @@ namespace FastSession.Generators
 
                 string name = type.ToDisplayString(s_typeFormat);
                 return new ShimTypeSpec(ShimTypeKind.Pointer, name, name);
+            }
+
+            if (type.SpecialType == SpecialType.System_String)
+            {
+                return new ShimTypeSpec(
+                    ShimTypeKind.Utf8String, type.NullableAnnotation == NullableAnnotation.Annotated ? "string?" : "string", "byte*");
+            }
+
+            if (SpanElement(type) is { } element)
+            {
+                if (!IsPinnable(element))
+                {
+                    return null;
+                }
+
+                string elementName = element.ToDisplayString(s_typeFormat);
+                return new ShimTypeSpec(ShimTypeKind.PinnedSpan, type.ToDisplayString(s_typeFormat), elementName + "*");
             }
 
             if (type is not INamedTypeSymbol named || named.IsGenericType)

@@ -1,6 +1,4 @@
-using System;
-using System.IO;
-using System.Reflection;
+using FastSession.Generators.Helpers;
 using FastSession.Generators.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -28,14 +26,18 @@ namespace FastSession.Generators
             public const string OwnedHandles = nameof(OwnedHandles);
             public const string OwnedHandleSpecs = nameof(OwnedHandleSpecs);
             public const string HandleOwners = nameof(HandleOwners);
-            public const string Diagnostics = nameof(Diagnostics);
+            public const string ImportDiagnostics = nameof(ImportDiagnostics);
+            public const string BorrowedViewDiagnostics = nameof(BorrowedViewDiagnostics);
+            public const string OwnedHandleDiagnostics = nameof(OwnedHandleDiagnostics);
+            public const string HandleOwnerDiagnostics = nameof(HandleOwnerDiagnostics);
             public const string NeedsOwnedHandleSlot = nameof(NeedsOwnedHandleSlot);
 
             /// <summary>Every name above.</summary>
             public static readonly string[] All =
             {
                 ImportMethods, ImportSpecs, AllImportSpecs, LibraryClasses, EntryPoints, DuplicateEntryPoints,
-                BorrowedViews, BorrowedViewSpecs, OwnedHandles, OwnedHandleSpecs, HandleOwners, Diagnostics,
+                BorrowedViews, BorrowedViewSpecs, OwnedHandles, OwnedHandleSpecs, HandleOwners, ImportDiagnostics,
+                BorrowedViewDiagnostics, OwnedHandleDiagnostics, HandleOwnerDiagnostics,
                 NeedsOwnedHandleSlot,
             };
         }
@@ -134,32 +136,18 @@ namespace FastSession.Generators
                 }
             });
 
-            // 6. Diagnostics: a separate output, fed by every transform.
-            IncrementalValuesProvider<DiagnosticInfo> diagnostics = imports
-                .SelectMany(static (result, _) => result.Diagnostics)
-                .Collect()
-                .Combine(views.SelectMany(static (result, _) => result.Diagnostics).Collect())
-                .Combine(ownedHandles.SelectMany(static (result, _) => result.Diagnostics).Collect())
-                .Combine(owners.SelectMany(static (result, _) => result).Collect())
-                .Combine(duplicates.Collect())
-                .SelectMany(static (all, _) =>
-                    all.Left.Left.Left.Left
-                        .AddRange(all.Left.Left.Left.Right)
-                        .AddRange(all.Left.Left.Right)
-                        .AddRange(all.Left.Right)
-                        .AddRange(all.Right))
-                .WithTrackingName(StepNames.Diagnostics);
-            context.RegisterSourceOutput(diagnostics, static (output, diagnostic) =>
-                output.ReportDiagnostic(diagnostic.ToDiagnostic()));
+            // 6. Diagnostics: reported per source, each from its own transform's output (as
+            //    dotnet/runtime's generators do), so no step joins unrelated pipelines.
+            ReportDiagnostics(context, imports.SelectMany(static (result, _) => result.Diagnostics).WithTrackingName(StepNames.ImportDiagnostics));
+            ReportDiagnostics(context, views.SelectMany(static (result, _) => result.Diagnostics).WithTrackingName(StepNames.BorrowedViewDiagnostics));
+            ReportDiagnostics(context, ownedHandles.SelectMany(static (result, _) => result.Diagnostics).WithTrackingName(StepNames.OwnedHandleDiagnostics));
+            ReportDiagnostics(context, owners.SelectMany(static (result, _) => result).WithTrackingName(StepNames.HandleOwnerDiagnostics));
+            ReportDiagnostics(context, duplicates);
         }
 
-        private static string ReadTemplate(string fileName)
-        {
-            string resource = "FastSession.Generators.Templates." + fileName;
-            using Stream stream = typeof(ShimGenerator).GetTypeInfo().Assembly.GetManifestResourceStream(resource)
-                ?? throw new InvalidOperationException("Missing embedded template " + resource);
-            using var reader = new StreamReader(stream);
-            return reader.ReadToEnd();
-        }
+        private static void ReportDiagnostics(IncrementalGeneratorInitializationContext context, IncrementalValuesProvider<DiagnosticInfo> diagnostics)
+            => context.RegisterSourceOutput(diagnostics, static (output, diagnostic) => output.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        private static string ReadTemplate(string fileName) => Template.ReadResource(fileName);
     }
 }

@@ -67,10 +67,12 @@ namespace FastSession.Generators.Tests
                 internal static partial class Native
                 {
                     [ShimImport("lib_get0")]
-                    internal static partial Span<byte> Get0(Conn conn);
+                    internal static partial Plain Get0(Conn conn);
                 }
+
+                public ref struct Plain { }
                 """;
-            AssertSingle(source, "FSG0003", "Span<byte>");
+            AssertSingle(source, "FSG0003", "Plain Get0");
         }
 
         [Fact]
@@ -92,17 +94,17 @@ namespace FastSession.Generators.Tests
         }
 
         [Fact]
-        public void StringParameter_ReportsFSG0005AtTheParameter()
+        public void ObjectParameter_ReportsFSG0005AtTheParameter()
         {
             string source = Prelude + """
                 [ShimLibrary("lib")]
                 internal static partial class Native
                 {
                     [ShimImport("lib_name")]
-                    internal static partial int Name(string name);
+                    internal static partial int Name(object name);
                 }
                 """;
-            AssertSingle(source, "FSG0005", "string name");
+            AssertSingle(source, "FSG0005", "object name");
         }
 
         [Fact]
@@ -117,20 +119,6 @@ namespace FastSession.Generators.Tests
                 }
                 """;
             AssertSingle(source, "FSG0005", "bool Is");
-        }
-
-        [Fact]
-        public void RefParameter_ReportsFSG0005AtTheParameter()
-        {
-            string source = Prelude + """
-                [ShimLibrary("lib")]
-                internal static partial class Native
-                {
-                    [ShimImport("lib_fill")]
-                    internal static partial void Fill(ref int value);
-                }
-                """;
-            AssertSingle(source, "FSG0005", "ref int value");
         }
 
         [Fact]
@@ -289,31 +277,150 @@ namespace FastSession.Generators.Tests
         }
 
         [Fact]
-        public void Descriptors_AreErrorsInTheFastSessionInteropCategory()
+        public void Descriptors_AreErrorsOrOneWarningInTheFastSessionInteropCategory()
         {
             var descriptors = typeof(DiagnosticDescriptors)
                 .GetFields()
                 .Where(static f => f.FieldType == typeof(DiagnosticDescriptor))
                 .Select(static f => (DiagnosticDescriptor)f.GetValue(null)!)
                 .ToArray();
-            Assert.Equal(12, descriptors.Length);
+            Assert.Equal(16, descriptors.Length);
             Assert.All(descriptors, static d =>
             {
-                Assert.Equal(DiagnosticSeverity.Error, d.DefaultSeverity);
+                // FSG0016 flags a span without a length, which a fixed-size contract can make correct.
+                Assert.Equal(d.Id == "FSG0016" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Error, d.DefaultSeverity);
                 Assert.Equal("FastSession.Interop", d.Category);
                 Assert.Matches("^FSG00[0-9][0-9]$", d.Id);
             });
             Assert.Equal(descriptors.Length, descriptors.Select(static d => d.Id).Distinct().Count());
         }
 
-        /// <summary>Exactly one generator diagnostic: <paramref name="id"/>, an error, starting where
-        /// <paramref name="anchor"/> first occurs after the prelude.</summary>
-        private static void AssertSingle(string source, string id, string anchor)
+        [Fact]
+        public void SpanReturn_ReportsFSG0013AtTheReturnType()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_bytes")]
+                    internal static partial ReadOnlySpan<byte> Bytes(Conn conn);
+                }
+                """;
+            AssertSingle(source, "FSG0013", "ReadOnlySpan<byte> Bytes");
+        }
+
+        [Fact]
+        public void StringReturn_ReportsFSG0013AtTheReturnType()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_name")]
+                    internal static partial string Name(Conn conn);
+                }
+                """;
+            AssertSingle(source, "FSG0013", "string Name");
+        }
+
+        [Fact]
+        public void SpanOfManagedType_ReportsFSG0014AtTheParameter()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_names")]
+                    internal static partial int Names(Span<string> names, int count);
+                }
+                """;
+            AssertSingle(source, "FSG0014", "Span<string> names");
+        }
+
+        [Fact]
+        public void OwnedHandleByOut_ReportsFSG0015AtTheParameter()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_get")]
+                    internal static partial int Get(Conn conn, out Owned owned);
+                }
+                """;
+            AssertSingle(source, "FSG0015", "out Owned owned");
+        }
+
+        [Fact]
+        public void OwnerByRef_ReportsFSG0015AtTheParameter()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_swap")]
+                    internal static partial int Swap(ref Conn conn);
+                }
+                """;
+            AssertSingle(source, "FSG0015", "ref Conn conn");
+        }
+
+        [Fact]
+        public void SpanWithoutLength_WarnsFSG0016AtTheSpan()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_fill")]
+                    internal static partial void Fill(Conn conn, Span<byte> buffer);
+                }
+                """;
+            AssertSingle(source, "FSG0016", "Span<byte> buffer", DiagnosticSeverity.Warning);
+        }
+
+        [Fact]
+        public void SpanFollowedByLength_IsClean()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_fill")]
+                    internal static partial void Fill(Conn conn, Span<byte> buffer, int capacity, out int written);
+
+                    [ShimImport("lib_open")]
+                    internal static partial int Open(Conn conn, string? name, out ulong id);
+
+                    [ShimImport("lib_count")]
+                    internal static partial int Count(Conn conn, ref int count);
+                }
+                """;
+            Assert.Empty(GeneratorHarness.GeneratorDiagnostics(source));
+        }
+
+        [Fact]
+        public void InParameter_ReportsFSG0005AtTheParameter()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_in")]
+                    internal static partial int Read(in long value);
+                }
+                """;
+            AssertSingle(source, "FSG0005", "in long value");
+        }
+
+        /// <summary>Exactly one generator diagnostic: <paramref name="id"/> with <paramref name="severity"/>, starting
+        /// where <paramref name="anchor"/> first occurs after the prelude.</summary>
+        private static void AssertSingle(string source, string id, string anchor, DiagnosticSeverity severity = DiagnosticSeverity.Error)
         {
             ImmutableArray<Diagnostic> diagnostics = GeneratorHarness.GeneratorDiagnostics(source);
             Diagnostic diagnostic = Assert.Single(diagnostics);
             Assert.Equal(id, diagnostic.Id);
-            Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+            Assert.Equal(severity, diagnostic.Severity);
 
             int offset = source.IndexOf(anchor, Prelude.Length, StringComparison.Ordinal);
             Assert.True(offset >= 0, $"anchor '{anchor}' not found");

@@ -27,8 +27,10 @@ namespace FastSession.Generators.Tests
             StepNames.NeedsOwnedHandleSlot,
         };
 
-        // Errors that reach every diagnostic step: a broken owner (HandleOwners) and an entry point
-        // imported with two signatures (EntryPoints, DuplicateEntryPoints).
+        // Errors that reach every diagnostic step (each source reports its own): a view that is not
+        // partial, an owned handle without a free function, an import with a type that cannot cross,
+        // a broken owner (HandleOwners) and an entry point imported with two signatures (EntryPoints,
+        // DuplicateEntryPoints).
         private const string InputWithErrors = """
             using FastSession.Interop;
 
@@ -36,6 +38,16 @@ namespace FastSession.Generators.Tests
             {
                 [ShimHandleOwner]
                 internal sealed class NoHandle
+                {
+                }
+
+                [BorrowedView(typeof(SslConnection), "fastsession_shim")]
+                internal readonly ref struct NotPartialView
+                {
+                }
+
+                [OwnedHandle("fastsession_shim", "")]
+                internal readonly partial struct NoFree
                 {
                 }
 
@@ -47,6 +59,9 @@ namespace FastSession.Generators.Tests
 
                     [ShimImport("FastSessionNative_SslVersion")]
                     internal static partial long VersionAsLong(SslConnection ssl);
+
+                    [ShimImport("FastSessionNative_SslNotBlittable")]
+                    internal static partial int NotBlittable(object value);
                 }
             }
             """;
@@ -70,7 +85,7 @@ namespace FastSession.Generators.Tests
             CSharpCompilation compilation = GeneratorHarness.CreateCompilation(
                 GeneratorHarness.SampleSources().Append(("Broken.cs", InputWithErrors)));
             GeneratorDriver driver = GeneratorHarness.CreateDriver().RunGenerators(compilation);
-            Assert.Equal(new[] { "FSG0007", "FSG0009" }, driver.GetRunResult().Diagnostics.Select(static d => d.Id).OrderBy(static id => id));
+            Assert.Equal(new[] { "FSG0002", "FSG0004", "FSG0005", "FSG0007", "FSG0009" }, driver.GetRunResult().Diagnostics.Select(static d => d.Id).OrderBy(static id => id));
 
             GeneratorRunResult run = driver.RunGenerators(UnrelatedEdit(compilation)).GetRunResult().Results.Single();
 

@@ -10,6 +10,9 @@ namespace FastSession.Generators.Model
         HandleOwner,
         BorrowedView,
         OwnedHandle,
+        PinnedSpan,
+        PinnedRef,
+        Utf8String,
     }
 
     /// <param name="Kind">How the value crosses the boundary.</param>
@@ -19,7 +22,7 @@ namespace FastSession.Generators.Model
 
     /// <param name="Name">The identifier as written in source (escaped with '@' when it is a keyword).</param>
     /// <param name="LocalName">The same name without '@', for building generated local names.</param>
-    /// <param name="Modifiers">"scoped " or "".</param>
+    /// <param name="Modifiers">"scoped ", "out ", "ref " or "".</param>
     internal sealed record ParameterSpec(string Name, string LocalName, string Modifiers, ShimTypeSpec Type);
 
     /// <summary>One type declaration in a nesting chain.</summary>

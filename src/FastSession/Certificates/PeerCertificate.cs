@@ -11,7 +11,7 @@ namespace FastSession;
 /// free the certificate while it is encoded).
 /// </summary>
 [BorrowedView(typeof(SslConnection), "fastsession_shim", UpRefEntryPoint = "FastSessionNative_X509UpRef", OwnedType = typeof(PeerCertificate))]
-public readonly unsafe ref partial struct PeerCertificateRef
+public readonly ref partial struct PeerCertificateRef
 {
     /// <summary>The subject name (<c>X509_NAME_oneline(X509_get_subject_name)</c>).</summary>
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
@@ -19,17 +19,18 @@ public readonly unsafe ref partial struct PeerCertificateRef
     {
         get
         {
-            using Lease lease = Enter();
-            return CertificateText.Subject(lease.Pointer);
+            Span<byte> buffer = stackalloc byte[CertificateText.SubjectCapacity];
+            return CertificateText.Subject(buffer, CertificateNative.X509GetSubjectName(this, buffer, buffer.Length));
         }
     }
 
     /// <summary>The certificate as DER (<c>i2d_X509</c>).</summary>
-    /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
+    /// <exception cref="InvalidOperationException">The view is empty or stale (also when the certificate changed between the size
+    /// query and the copy), or another thread is running an engine call on the connection, or <c>i2d_X509</c> failed.</exception>
     public byte[] GetRawData()
     {
-        using Lease lease = Enter();
-        return CertificateText.Der(lease.Pointer);
+        byte[] der = CertificateText.DerBuffer(CertificateNative.I2dX509(this, default, 0, out int needed), needed);
+        return CertificateText.Der(der, CertificateNative.I2dX509(this, der, der.Length, out _));
     }
 }
 
@@ -38,52 +39,47 @@ public readonly unsafe ref partial struct PeerCertificateRef
 /// <c>X509_free</c> by <see cref="Dispose"/>; pooled like <see cref="SslSession"/>.
 /// </summary>
 [OwnedHandle("fastsession_shim", "FastSessionNative_X509Free", UpRefEntryPoint = "FastSessionNative_X509UpRef")]
-public readonly unsafe partial struct PeerCertificate
+public readonly partial struct PeerCertificate
 {
     /// <summary>The subject name (<c>X509_NAME_oneline(X509_get_subject_name)</c>).</summary>
+    /// <exception cref="ObjectDisposedException">The certificate was disposed.</exception>
     public string Subject
     {
         get
         {
-            using var lease = Enter();
-            return CertificateText.Subject(lease.Pointer);
+            Span<byte> buffer = stackalloc byte[CertificateText.SubjectCapacity];
+            return CertificateText.Subject(buffer, CertificateNative.X509GetSubjectName(this, buffer, buffer.Length));
         }
     }
 
     /// <summary>The certificate as DER (<c>i2d_X509</c>).</summary>
+    /// <exception cref="ObjectDisposedException">The certificate was disposed.</exception>
+    /// <exception cref="InvalidOperationException"><c>i2d_X509</c> failed.</exception>
     public byte[] GetRawData()
     {
-        using var lease = Enter();
-        return CertificateText.Der(lease.Pointer);
+        byte[] der = CertificateText.DerBuffer(CertificateNative.I2dX509(this, default, 0, out int needed), needed);
+        return CertificateText.Der(der, CertificateNative.I2dX509(this, der, der.Length, out _));
     }
 }
 
-internal static unsafe class CertificateText
+/// <summary>What both certificate types do with the bytes the shim wrote (the native calls are typed, one per type).</summary>
+internal static class CertificateText
 {
-    internal static string Subject(nint certificate)
-    {
-        byte* buffer = stackalloc byte[512];
-        int length = CertificateNative.X509GetSubjectName(certificate, buffer, 512);
-        return Encoding.UTF8.GetString(buffer, Math.Clamp(length, 0, 511));
-    }
+    internal const int SubjectCapacity = 512;
 
-    internal static byte[] Der(nint certificate)
+    internal static string Subject(ReadOnlySpan<byte> buffer, int length)
+        => Encoding.UTF8.GetString(buffer[..Math.Clamp(length, 0, buffer.Length - 1)]);
+
+    /// <summary>The buffer for the DER after a size query (i2d_X509 with no buffer).</summary>
+    internal static byte[] DerBuffer(int length, int needed)
     {
-        int needed = 0;
-        int length = CertificateNative.I2dX509(certificate, null, 0, &needed);
         if (length != ShimConstants.ErrBufferTooSmall && length < 0)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("i2d_X509"));
         }
-        byte[] der = new byte[needed];
-        fixed (byte* d = der)
-        {
-            length = CertificateNative.I2dX509(certificate, d, der.Length, &needed);
-        }
-        if (length < 0)
-        {
-            throw new InvalidOperationException(OpenSslError.ReasonOr("i2d_X509"));
-        }
-        return der;
+        return new byte[needed];
     }
+
+    internal static byte[] Der(byte[] der, int length)
+        => length < 0 ? throw new InvalidOperationException(OpenSslError.ReasonOr("i2d_X509")) : der;
 }

@@ -48,13 +48,13 @@ public sealed unsafe partial class SslConnection
     {
         get
         {
-            byte* buffer = stackalloc byte[256];
+            Span<byte> buffer = stackalloc byte[256];
             int length;
             using (Reader())
             {
-                length = ServerNative.SslGetServername(this, buffer, 256);
+                length = ServerNative.SslGetServername(this, buffer, buffer.Length);
             }
-            return length > 0 ? Encoding.UTF8.GetString(buffer, length) : null;
+            return length > 0 ? Encoding.UTF8.GetString(buffer[..Math.Min(length, buffer.Length)]) : null;
         }
     }
 
@@ -241,17 +241,13 @@ public sealed unsafe partial class SslConnection
 
     private byte[] ChainCertificate(int index)
     {
-        int needed = 0;
-        int length = VerifyNative.SslGetVerifyChainCertificate(this, index, null, 0, &needed);
+        int length = VerifyNative.SslGetVerifyChainCertificate(this, index, default, 0, out int needed);
         if (length != ShimConstants.ErrBufferTooSmall)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("i2d_X509"));
         }
         byte[] der = new byte[needed];
-        fixed (byte* d = der)
-        {
-            length = VerifyNative.SslGetVerifyChainCertificate(this, index, d, der.Length, &needed);
-        }
+        length = VerifyNative.SslGetVerifyChainCertificate(this, index, der, der.Length, out _);
         if (length != der.Length)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("i2d_X509"));
@@ -261,15 +257,15 @@ public sealed unsafe partial class SslConnection
 
     private string PeerNames()
     {
-        byte* buffer = stackalloc byte[512];
-        int length = VerifyNative.SslGetVerifyPeerNames(this, buffer, 512);
-        return length > 0 ? Encoding.UTF8.GetString(buffer, length) : "(no certificate)";
+        Span<byte> buffer = stackalloc byte[512];
+        int length = VerifyNative.SslGetVerifyPeerNames(this, buffer, buffer.Length);
+        return length > 0 ? Encoding.UTF8.GetString(buffer[..Math.Min(length, buffer.Length)]) : "(no certificate)";
     }
 
     private static string VerifyErrorText(int error)
     {
-        byte* buffer = stackalloc byte[256];
-        int length = VerifyNative.X509VerifyCertErrorString(error, buffer, 256);
-        return Encoding.ASCII.GetString(buffer, Math.Clamp(length, 0, 255));
+        Span<byte> buffer = stackalloc byte[256];
+        int length = VerifyNative.X509VerifyCertErrorString(error, buffer, buffer.Length);
+        return Encoding.ASCII.GetString(buffer[..Math.Clamp(length, 0, buffer.Length - 1)]);
     }
 }

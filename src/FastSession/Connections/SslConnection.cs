@@ -36,11 +36,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         {
             throw new ArgumentException("A server connection takes no server name; SNI is sent by clients.", nameof(serverName));
         }
-        byte[]? name = serverName is null ? null : SslContext.NullTerminated(serverName);
-        fixed (byte* n = name)
-        {
-            _ssl = ConnectionNative.SslCreate(context, n);
-        }
+        _ssl = ConnectionNative.SslCreate(context, serverName);
         if (_ssl == 0)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_new"));
@@ -155,13 +151,13 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// <summary>The negotiated ALPN protocol (<c>SSL_get0_alpn_selected</c>), or null. Allocates a string.</summary>
     public string? GetApplicationProtocol()
     {
-        byte* buffer = stackalloc byte[256];
+        Span<byte> buffer = stackalloc byte[256];
         int length;
         using (Reader())
         {
-            length = ConnectionNative.SslGet0AlpnSelected(this, buffer, 256);
+            length = ConnectionNative.SslGet0AlpnSelected(this, buffer, buffer.Length);
         }
-        return length > 0 ? System.Text.Encoding.ASCII.GetString(buffer, length) : null;
+        return length > 0 ? System.Text.Encoding.ASCII.GetString(buffer[..Math.Min(length, buffer.Length)]) : null;
     }
 
     // ---- Sessions: the SSL_get_session family ---------------------------------------------------
@@ -425,20 +421,10 @@ public sealed unsafe partial class SslConnection : IDisposable
     public void Reset(string? serverName = null)
     {
         SslContext.ValidateServerName(serverName, nameof(serverName));
-        // NUL-terminated UTF-8 on the stack: reusing a connection for another host allocates nothing.
-        int max = serverName is null ? 0 : System.Text.Encoding.UTF8.GetMaxByteCount(serverName.Length) + 1;
-        Span<byte> name = max <= 1024 ? stackalloc byte[max] : new byte[max];
-        if (serverName is not null)
-        {
-            name[System.Text.Encoding.UTF8.GetBytes(serverName, name)] = 0;
-        }
         using ExclusiveScope _ = Exclusive(Access.ChangesSession | Access.WhenFaulted);
         ObserveClose(reuse: true);
-        int status;
-        fixed (byte* n = name)
-        {
-            status = ConnectionNative.SslClear(this, serverName is null ? null : n);
-        }
+        // The generator encodes the name as NUL-terminated UTF-8 on the stack: reusing a connection allocates nothing.
+        int status = ConnectionNative.SslClear(this, serverName);
         if (status != ShimConstants.Ok)
         {
             _fault = OpenSslError.ReasonOr("SSL_clear");

@@ -15,7 +15,7 @@ public readonly record struct LiveObjectCounts(long Contexts, long Connections, 
         {
             ShimLayout.EnsureVerified();
             FsLiveCounts counts;
-            ErrorNative.GetLiveCounts(&counts);
+            ShimNative.GetLiveCounts(&counts);
             return new LiveObjectCounts(counts.Contexts, counts.Connections, counts.Sessions, counts.Certificates);
         }
     }

@@ -41,7 +41,7 @@ internal static class ShimLayout
 
     private static void Expect(int which, int managedSize, string name)
     {
-        int nativeSize = ErrorNative.GetStructSize(which);
+        int nativeSize = ShimNative.GetStructSize(which);
         if (nativeSize != managedSize)
         {
             throw new InvalidOperationException(

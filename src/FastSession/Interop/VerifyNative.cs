@@ -1,6 +1,8 @@
+using System;
+
 namespace FastSession.Interop;
 
-// Peer verification and the server side of the session API (native-shim/src/verify.c, server.c).
+// Peer verification (native-shim/src/verify.c); the server side of the session API is ServerNative.cs.
 // None of these run on a hot path, so none is Trivial except the plain getters.
 
 /// <summary>Peer verification: trust, the host name check, the recorded verdict (verify.c).</summary>
@@ -24,48 +26,18 @@ internal static unsafe partial class VerifyNative
     internal static partial int SslGetVerifyChainLength(SslConnection connection);
 
     [ShimImport("FastSessionNative_SslGetVerifyChainCertificate")]
-    internal static partial int SslGetVerifyChainCertificate(SslConnection connection, int index, byte* buffer, int capacity, int* needed);
+    internal static partial int SslGetVerifyChainCertificate(SslConnection connection, int index, Span<byte> buffer, int capacity, out int needed);
 
     [ShimImport("FastSessionNative_SslSetVerifyDecision")]
     internal static partial int SslSetVerifyDecision(SslConnection connection, int accept);
 
     // X509_verify_cert_error_string may load string tables under a lock.
     [ShimImport("FastSessionNative_X509VerifyCertErrorString")]
-    internal static partial int X509VerifyCertErrorString(int error, byte* buffer, int capacity);
+    internal static partial int X509VerifyCertErrorString(int error, Span<byte> buffer, int capacity);
 
     [ShimImport("FastSessionNative_SslGetVerifyPeerNames")]
-    internal static partial int SslGetVerifyPeerNames(SslConnection connection, byte* buffer, int capacity);
+    internal static partial int SslGetVerifyPeerNames(SslConnection connection, Span<byte> buffer, int capacity);
 
     [ShimImport("FastSessionNative_SslGetVerifyResult", Trivial = true)]
     internal static partial long SslGetVerifyResult(SslConnection connection);
-}
-
-/// <summary>The server side of the session API (server.c) and the engine calls it adds (connection.c).</summary>
-[ShimLibrary("fastsession_shim")]
-internal static unsafe partial class ServerNative
-{
-    [ShimImport("FastSessionNative_SslGetServername", Trivial = true)]
-    internal static partial int SslGetServername(SslConnection connection, byte* buffer, int capacity);
-
-    [ShimImport("FastSessionNative_SslSetNumTickets")]
-    internal static partial int SslSetNumTickets(SslConnection connection, int count);
-
-    [ShimImport("FastSessionNative_SslGetNumTickets", Trivial = true)]
-    internal static partial int SslGetNumTickets(SslConnection connection);
-
-    [ShimImport("FastSessionNative_SslSessionDup")]
-    internal static partial SslSession SslSessionDup(SslSession session);
-
-    [ShimImport("FastSessionNative_SslCtxAddServerNameContext")]
-    internal static partial int SslCtxAddServerNameContext(SslContext parent, byte* name, SslContext child);
-
-    [ShimImport("FastSessionNative_SslCtxAddSession")]
-    internal static partial int SslCtxAddSession(SslContext context, SslSession session);
-
-    [ShimImport("FastSessionNative_SslCtxRemoveSession")]
-    internal static partial int SslCtxRemoveSession(SslContext context, SslSession session);
-
-
-    [ShimImport("FastSessionNative_SslShutdownWithInput")]
-    internal static partial int SslShutdownWithInput(SslConnection connection, byte* input, int inputLength, byte* output, int outputCapacity, FsIoResult* result);
 }

@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.CompilerServices;
 using System.Text;
 using FastSession.Interop;
 
@@ -15,26 +14,18 @@ namespace FastSession;
 /// </summary>
 /// <remarks>The slot, pool, leases, <c>Dispose</c>, equality and <c>ToString</c> are generated (FastSession.Generators).</remarks>
 [OwnedHandle("fastsession_shim", "FastSessionNative_SslSessionFree", UpRefEntryPoint = "FastSessionNative_SslSessionUpRef")]
-public readonly unsafe partial struct SslSession
+public readonly partial struct SslSession
 {
     /// <summary>Whether the session can resume a connection (<c>SSL_SESSION_is_resumable</c>, S5, S8).</summary>
     public bool IsResumable
     {
-        get
-        {
-            using var lease = Enter();
-            return SessionNative.SslSessionIsResumable(lease.Pointer) != 0;
-        }
+        get => SessionNative.SslSessionIsResumable(this) != 0;
     }
 
     /// <summary>The session's protocol (<c>SSL_SESSION_get_protocol_version</c>).</summary>
     public TlsVersion Protocol
     {
-        get
-        {
-            using var lease = Enter();
-            return (TlsVersion)SessionNative.SslSessionGetProtocolVersion(lease.Pointer);
-        }
+        get => (TlsVersion)SessionNative.SslSessionGetProtocolVersion(this);
     }
 
     /// <summary>The session id (<c>SSL_SESSION_get_id</c>), by value.</summary>
@@ -42,36 +33,20 @@ public readonly unsafe partial struct SslSession
     {
         get
         {
-            byte* buffer = stackalloc byte[ShimConstants.SessionIdMax];
-            int length;
-            using (var lease = Enter())
-            {
-                length = SessionNative.SslSessionGetId(lease.Pointer, buffer, ShimConstants.SessionIdMax);
-            }
-            return new SslSessionId(new ReadOnlySpan<byte>(buffer, Math.Clamp(length, 0, ShimConstants.SessionIdMax)));
+            Span<byte> buffer = stackalloc byte[ShimConstants.SessionIdMax];
+            int length = SessionNative.SslSessionGetId(this, buffer, buffer.Length);
+            return new SslSessionId(buffer[..Math.Clamp(length, 0, buffer.Length)]);
         }
     }
 
     /// <summary>Id of the <see cref="SslContext"/> the session is bound to (0 while unbound, S12).</summary>
     public ulong ContextId
     {
-        get
-        {
-            using var lease = Enter();
-            return SessionNative.SslSessionGetContextId(lease.Pointer);
-        }
+        get => SessionNative.SslSessionGetContextId(this);
     }
 
     /// <summary>Fills <paramref name="info"/> with every session field in one native call (<c>fs_session_info</c>).</summary>
-    public void GetInfo(out SslSessionInfo info)
-    {
-        Unsafe.SkipInit(out info);
-        using var lease = Enter();
-        fixed (SslSessionInfo* p = &info)
-        {
-            SessionNative.SslSessionGetInfo(lease.Pointer, p);
-        }
-    }
+    public void GetInfo(out SslSessionInfo info) => SessionNative.SslSessionGetInfo(this, out info);
 
     /// <summary>A snapshot of every session field (<see cref="GetInfo(out SslSessionInfo)"/>).</summary>
     public SslSessionInfo Info
@@ -117,12 +92,7 @@ public readonly unsafe partial struct SslSession
     /// false (with the size needed) when it does not fit.</summary>
     public bool TryWriteDer(Span<byte> destination, out int bytesWritten)
     {
-        int needed = 0;
-        int length;
-        fixed (byte* d = destination)
-        {
-            length = SessionNative.I2dSslSession(this, d, destination.Length, &needed);
-        }
+        int length = SessionNative.I2dSslSession(this, destination, destination.Length, out int needed);
         if (length == ShimConstants.ErrBufferTooSmall)
         {
             bytesWritten = needed;
@@ -154,10 +124,10 @@ public readonly unsafe partial struct SslSession
 
     /// <summary>The session as PEM, "-----BEGIN SSL SESSION PARAMETERS-----" (<c>PEM_write_bio_SSL_SESSION</c>),
     /// interchangeable with <c>openssl sess_id</c> and <c>openssl s_client -sess_out</c> files.</summary>
-    public string ToPem() => Encoding.ASCII.GetString(WriteText(static (s, b, c, n) => SessionNative.PemWriteSslSession(s, b, c, n), "PEM_write_bio_SSL_SESSION"));
+    public string ToPem() => Encoding.ASCII.GetString(WriteText(static (s, b, c, out n) => SessionNative.PemWriteSslSession(s, b, c, out n), "PEM_write_bio_SSL_SESSION"));
 
     /// <summary>The human-readable dump of <c>openssl sess_id -text</c> (<c>SSL_SESSION_print</c>).</summary>
-    public string ToText() => Encoding.ASCII.GetString(WriteText(static (s, b, c, n) => SessionNative.SslSessionPrint(s, b, c, n), "SSL_SESSION_print"));
+    public string ToText() => Encoding.ASCII.GetString(WriteText(static (s, b, c, out n) => SessionNative.SslSessionPrint(s, b, c, out n), "SSL_SESSION_print"));
 
     /// <summary>
     /// Decodes DER session bytes (<c>d2i_SSL_SESSION</c>) and binds the session to <paramref name="context"/>.
@@ -174,11 +144,7 @@ public readonly unsafe partial struct SslSession
             throw new SslSessionFormatException("The session DER is empty.");
         }
         ErrorNative.ErrClearError();
-        SslSession session;
-        fixed (byte* d = der)
-        {
-            session = SessionNative.D2iSslSession(d, der.Length, context.Id);
-        }
+        SslSession session = SessionNative.D2iSslSession(der, der.Length, context.Id);
         if (session.IsNone)
         {
             string? reason = OpenSslError.DrainQueue(out ulong code);
@@ -204,11 +170,7 @@ public readonly unsafe partial struct SslSession
             throw new SslSessionFormatException("The session PEM is empty.");
         }
         ErrorNative.ErrClearError();
-        SslSession session;
-        fixed (byte* p = bytes)
-        {
-            session = SessionNative.PemReadSslSession(p, bytes.Length, context.Id);
-        }
+        SslSession session = SessionNative.PemReadSslSession(bytes, bytes.Length, context.Id);
         if (session.IsNone)
         {
             string? reason = OpenSslError.DrainQueue(out ulong code);
@@ -229,19 +191,14 @@ public readonly unsafe partial struct SslSession
         return FromDer(ToDer(), context);
     }
 
-    private delegate int TextWriter(SslSession session, byte* buffer, int capacity, int* needed);
+    private delegate int TextWriter(SslSession session, Span<byte> buffer, int capacity, out int needed);
 
     private byte[] WriteText(TextWriter write, string operation)
     {
-        int needed = 0;
         byte[] buffer = new byte[8192];
         for (int attempt = 0; attempt < 2; attempt++)
         {
-            int length;
-            fixed (byte* b = buffer)
-            {
-                length = write(this, b, buffer.Length, &needed);
-            }
+            int length = write(this, buffer, buffer.Length, out int needed);
             if (length >= 0)
             {
                 return buffer.AsSpan(0, length).ToArray();

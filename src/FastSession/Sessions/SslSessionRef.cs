@@ -1,5 +1,4 @@
 using System;
-using System.Runtime.CompilerServices;
 using FastSession.Interop;
 
 namespace FastSession;
@@ -15,50 +14,34 @@ namespace FastSession;
 /// </summary>
 /// <remarks>The fields, the lease (<c>Enter</c>), <c>ToOwned</c> and <c>ToString</c> are generated (FastSession.Generators).</remarks>
 [BorrowedView(typeof(SslConnection), "fastsession_shim", UpRefEntryPoint = "FastSessionNative_SslSessionUpRef", OwnedType = typeof(SslSession))]
-public readonly unsafe ref partial struct SslSessionRef
+public readonly ref partial struct SslSessionRef
 {
     /// <summary>Whether the session can resume a connection (<c>SSL_SESSION_is_resumable</c>, S5).</summary>
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
     public bool IsResumable
     {
-        get
-        {
-            using Lease lease = Enter();
-            return SessionNative.SslSessionIsResumable(lease.Pointer) != 0;
-        }
+        get => SessionNative.SslSessionIsResumable(this) != 0;
     }
 
     /// <summary>The session's protocol (<c>SSL_SESSION_get_protocol_version</c>).</summary>
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
     public TlsVersion Protocol
     {
-        get
-        {
-            using Lease lease = Enter();
-            return (TlsVersion)SessionNative.SslSessionGetProtocolVersion(lease.Pointer);
-        }
+        get => (TlsVersion)SessionNative.SslSessionGetProtocolVersion(this);
     }
 
     /// <summary>When the session was established (<c>SSL_SESSION_get_time</c>).</summary>
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
     public DateTimeOffset Time
     {
-        get
-        {
-            using Lease lease = Enter();
-            return SslSessionInfo.UnixSeconds(SessionNative.SslSessionGetTime(lease.Pointer));
-        }
+        get => SslSessionInfo.UnixSeconds(SessionNative.SslSessionGetTime(this));
     }
 
     /// <summary>The session's lifetime (<c>SSL_SESSION_get_timeout</c>).</summary>
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
     public TimeSpan Timeout
     {
-        get
-        {
-            using Lease lease = Enter();
-            return SslSessionInfo.Seconds(SessionNative.SslSessionGetTimeout(lease.Pointer));
-        }
+        get => SslSessionInfo.Seconds(SessionNative.SslSessionGetTimeout(this));
     }
 
     /// <summary>The session id (<c>SSL_SESSION_get_id</c>), by value.</summary>
@@ -67,13 +50,9 @@ public readonly unsafe ref partial struct SslSessionRef
     {
         get
         {
-            byte* buffer = stackalloc byte[ShimConstants.SessionIdMax];
-            int length;
-            using (Lease lease = Enter())
-            {
-                length = SessionNative.SslSessionGetId(lease.Pointer, buffer, ShimConstants.SessionIdMax);
-            }
-            return new SslSessionId(new ReadOnlySpan<byte>(buffer, Math.Clamp(length, 0, ShimConstants.SessionIdMax)));
+            Span<byte> buffer = stackalloc byte[ShimConstants.SessionIdMax];
+            int length = SessionNative.SslSessionGetId(this, buffer, buffer.Length);
+            return new SslSessionId(buffer[..Math.Clamp(length, 0, buffer.Length)]);
         }
     }
 
@@ -81,22 +60,10 @@ public readonly unsafe ref partial struct SslSessionRef
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
     public ulong ContextId
     {
-        get
-        {
-            using Lease lease = Enter();
-            return SessionNative.SslSessionGetContextId(lease.Pointer);
-        }
+        get => SessionNative.SslSessionGetContextId(this);
     }
 
     /// <summary>Fills <paramref name="info"/> with every session field in one native call (<c>fs_session_info</c>).</summary>
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
-    public void GetInfo(out SslSessionInfo info)
-    {
-        Unsafe.SkipInit(out info);
-        using Lease lease = Enter();
-        fixed (SslSessionInfo* p = &info)
-        {
-            SessionNative.SslSessionGetInfo(lease.Pointer, p);
-        }
-    }
+    public void GetInfo(out SslSessionInfo info) => SessionNative.SslSessionGetInfo(this, out info);
 }

@@ -131,6 +131,131 @@ namespace FastSession.Interop
             }
         }
 
+        // FastSessionNative_I2dSslSession in fastsession_shim
+        internal static partial int I2dSslSession(global::FastSession.SslSession session, global::System.Span<byte> buffer, int capacity, int* needed)
+        {
+            global::FastSession.SslSession.Lease __session_lease = session.Enter();
+            try
+            {
+                fixed (byte* __buffer_pin = buffer)
+                {
+                    int __result = __PInvoke_FastSessionNative_I2dSslSession(__session_lease.Pointer, __buffer_pin, capacity, needed);
+                    return __result;
+                }
+            }
+            finally
+            {
+                __session_lease.Dispose();
+            }
+        }
+
+        // FastSessionNative_SslSessionGetInfo in fastsession_shim (trivial: no GC transition)
+        internal static partial int SessionGetInfo(global::FastSession.SslSession session, out global::FastSession.Interop.FsSessionInfo info)
+        {
+            global::FastSession.SslSession.Lease __session_lease = session.Enter();
+            try
+            {
+                global::System.Runtime.CompilerServices.Unsafe.SkipInit(out info);
+                fixed (global::FastSession.Interop.FsSessionInfo* __info_pin = &info)
+                {
+                    int __result = __PInvoke_FastSessionNative_SslSessionGetInfo(__session_lease.Pointer, __info_pin);
+                    return __result;
+                }
+            }
+            finally
+            {
+                __session_lease.Dispose();
+            }
+        }
+
+        // FastSessionNative_PemWriteSslSession in fastsession_shim
+        internal static partial int PemWriteSslSession(global::FastSession.SslSession session, global::System.Span<byte> buffer, int capacity, out int needed)
+        {
+            global::FastSession.SslSession.Lease __session_lease = session.Enter();
+            try
+            {
+                fixed (byte* __buffer_pin = buffer)
+                {
+                    needed = default;
+                    fixed (int* __needed_pin = &needed)
+                    {
+                        int __result = __PInvoke_FastSessionNative_PemWriteSslSession(__session_lease.Pointer, __buffer_pin, capacity, __needed_pin);
+                        return __result;
+                    }
+                }
+            }
+            finally
+            {
+                __session_lease.Dispose();
+            }
+        }
+
+        // FastSessionNative_D2iSslSession in fastsession_shim
+        internal static partial global::FastSession.SslSession D2iSslSession(scoped global::System.ReadOnlySpan<byte> der, int length, ulong contextId)
+        {
+            fixed (byte* __der_pin = der)
+            {
+                nint __result = __PInvoke_FastSessionNative_D2iSslSession(__der_pin, length, contextId);
+                return global::FastSession.SslSession.FromOwnedPointer(__result);
+            }
+        }
+
+        // FastSessionNative_SslClear in fastsession_shim
+        internal static partial int SslClear(global::FastSession.SslConnection ssl, string? serverName)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(ssl);
+            if (serverName is not null && serverName.Contains('\0'))
+            {
+                throw new global::System.ArgumentException("The string contains a NUL character, which would end it early on the native side.", "serverName");
+            }
+
+            global::System.Span<byte> __serverName_utf8 = stackalloc byte[256];
+            if (serverName is not null)
+            {
+                int __serverName_max = global::System.Text.Encoding.UTF8.GetMaxByteCount(serverName.Length) + 1;
+                if (__serverName_max > __serverName_utf8.Length && (__serverName_max = global::System.Text.Encoding.UTF8.GetByteCount(serverName) + 1) > __serverName_utf8.Length)
+                {
+                    __serverName_utf8 = new byte[__serverName_max];
+                }
+
+                __serverName_utf8[global::System.Text.Encoding.UTF8.GetBytes(serverName, __serverName_utf8)] = 0;
+            }
+
+            fixed (byte* __serverName_pin = __serverName_utf8)
+            {
+                int __result = __PInvoke_FastSessionNative_SslClear(ssl.NativeHandle, (serverName is null ? null : __serverName_pin));
+                global::System.GC.KeepAlive(ssl);
+                return __result;
+            }
+        }
+
+        // FastSessionNative_SslCtxUseEphemeralCertificate in fastsession_shim
+        internal static partial int UseEphemeralCertificate(global::FastSession.SslContext context, string commonName, int daysValid)
+        {
+            global::System.ArgumentNullException.ThrowIfNull(context);
+            global::System.ArgumentNullException.ThrowIfNull(commonName);
+            if (commonName.Contains('\0'))
+            {
+                throw new global::System.ArgumentException("The string contains a NUL character, which would end it early on the native side.", "commonName");
+            }
+
+            global::System.Span<byte> __commonName_utf8 = stackalloc byte[256];
+            int __commonName_max = global::System.Text.Encoding.UTF8.GetMaxByteCount(commonName.Length) + 1;
+            if (__commonName_max > __commonName_utf8.Length && (__commonName_max = global::System.Text.Encoding.UTF8.GetByteCount(commonName) + 1) > __commonName_utf8.Length)
+            {
+                __commonName_utf8 = new byte[__commonName_max];
+            }
+
+            __commonName_utf8[global::System.Text.Encoding.UTF8.GetBytes(commonName, __commonName_utf8)] = 0;
+
+            fixed (byte* __commonName_pin = __commonName_utf8)
+            {
+                int __result = __PInvoke_FastSessionNative_SslCtxUseEphemeralCertificate(context.NativeHandle, __commonName_pin, daysValid);
+                global::System.GC.KeepAlive(context);
+                return __result;
+            }
+        }
+
         // FastSessionNative_ErrClearError in fastsession_shim
         internal static partial void ErrClearError()
         {
@@ -164,6 +289,18 @@ namespace FastSession.Interop
 
         [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_I2dSslSession", ExactSpelling = true)]
         private static extern int __PInvoke_FastSessionNative_I2dSslSession(nint session, byte* buffer, int capacity, int* needed);
+
+        [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_PemWriteSslSession", ExactSpelling = true)]
+        private static extern int __PInvoke_FastSessionNative_PemWriteSslSession(nint session, byte* buffer, int capacity, int* needed);
+
+        [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_D2iSslSession", ExactSpelling = true)]
+        private static extern nint __PInvoke_FastSessionNative_D2iSslSession(byte* der, int length, ulong contextId);
+
+        [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_SslClear", ExactSpelling = true)]
+        private static extern int __PInvoke_FastSessionNative_SslClear(nint ssl, byte* serverName);
+
+        [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_SslCtxUseEphemeralCertificate", ExactSpelling = true)]
+        private static extern int __PInvoke_FastSessionNative_SslCtxUseEphemeralCertificate(nint context, byte* commonName, int daysValid);
 
         [global::System.Runtime.InteropServices.DllImport("fastsession_shim", EntryPoint = "FastSessionNative_ErrClearError", ExactSpelling = true)]
         private static extern void __PInvoke_FastSessionNative_ErrClearError();

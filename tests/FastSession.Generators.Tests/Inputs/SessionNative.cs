@@ -41,6 +41,27 @@ namespace FastSession.Interop
         [ShimImport("FastSessionNative_I2dSslSession")]
         internal static partial int I2dSslSession(SslSession session, byte* buffer, int capacity, int* needed);
 
+        // Span shape: pinned by the generator; the length is passed explicitly.
+        [ShimImport("FastSessionNative_I2dSslSession")]
+        internal static partial int I2dSslSession(SslSession session, System.Span<byte> buffer, int capacity, int* needed);
+
+        // out shape: pinned, passed as T*, not zeroed first.
+        [ShimImport("FastSessionNative_SslSessionGetInfo", Trivial = true)]
+        internal static partial int SessionGetInfo(SslSession session, out FsSessionInfo info);
+
+        [ShimImport("FastSessionNative_PemWriteSslSession")]
+        internal static partial int PemWriteSslSession(SslSession session, System.Span<byte> buffer, int capacity, out int needed);
+
+        [ShimImport("FastSessionNative_D2iSslSession")]
+        internal static partial SslSession D2iSslSession(scoped System.ReadOnlySpan<byte> der, int length, ulong contextId);
+
+        // UTF-8 string shape: NUL-terminated; string? passes NULL for null.
+        [ShimImport("FastSessionNative_SslClear")]
+        internal static partial int SslClear(SslConnection ssl, string? serverName);
+
+        [ShimImport("FastSessionNative_SslCtxUseEphemeralCertificate")]
+        internal static partial int UseEphemeralCertificate(SslContext context, string commonName, int daysValid);
+
         [ShimImport("FastSessionNative_ErrClearError")]
         internal static partial void ErrClearError();
     }

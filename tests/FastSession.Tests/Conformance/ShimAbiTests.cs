@@ -27,7 +27,7 @@ public sealed class ShimAbiTests
         };
 
         Assert.Equal(size, managed);
-        Assert.Equal(size, ErrorNative.GetStructSize(which));
+        Assert.Equal(size, ShimNative.GetStructSize(which));
     }
 
     [Theory]
@@ -49,5 +49,5 @@ public sealed class ShimAbiTests
         => Assert.Equal(offset, (int)Marshal.OffsetOf<FsIoResult>(field));
 
     [Fact]
-    public void UnknownStruct_IsReportedAsMinusOne() => Assert.Equal(-1, ErrorNative.GetStructSize(99));
+    public void UnknownStruct_IsReportedAsMinusOne() => Assert.Equal(-1, ShimNative.GetStructSize(99));
 }
