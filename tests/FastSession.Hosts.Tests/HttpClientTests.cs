@@ -57,7 +57,7 @@ public sealed class HttpClientTests : HostsTest
         using var client = new HttpClient(handler);
         // The certificate names localhost only; 127.0.0.1 is the same server under a name it does not carry.
         HttpRequestException e = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"https://127.0.0.1:{port}/"));
-        Assert.Contains("does not match", e.InnerException?.Message, StringComparison.Ordinal);
+        Assert.Contains("name mismatch", e.InnerException?.Message, StringComparison.Ordinal);
         Assert.Equal(1, handler.Statistics.Failed);
     }
 
@@ -85,9 +85,9 @@ public sealed class HttpClientTests : HostsTest
         }
         await app.StopAsync();
 
-        Assert.StartsWith("HTTP/2 TLSv1.3 reused=False alpn=h2", bodies[0], StringComparison.Ordinal);
-        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True alpn=h2", bodies[1], StringComparison.Ordinal);
-        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True alpn=h2", bodies[2], StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/2 TLSv1.3 reused=False outcome=NotOffered alpn=h2", bodies[0], StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True outcome=Resumed alpn=h2", bodies[1], StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True outcome=Resumed alpn=h2", bodies[2], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -100,7 +100,7 @@ public sealed class HttpClientTests : HostsTest
         using var client = new HttpClient(new FastSessionHttpHandler(Trusting(_peers.Pki.CertificateFile)));
         string body = await client.GetStringAsync($"https://localhost:{port}/");
         await app.StopAsync();
-        Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False alpn=http/1.1", body, StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False outcome=NotOffered alpn=http/1.1", body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -42,8 +42,8 @@ public sealed class KestrelTests : HostsTest
             await app.StopAsync();
             string[] lines = output.Trim().Split('\n');
             Assert.Equal(2, lines.Length);
-            Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False alpn=http/1.1 sni=localhost", lines[0], StringComparison.Ordinal);
-            Assert.StartsWith("HTTP/2 TLSv1.3 reused=True alpn=h2 sni=localhost", lines[1], StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False outcome=NotOffered alpn=http/1.1 sni=localhost", lines[0], StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/2 TLSv1.3 reused=True outcome=Resumed alpn=h2 sni=localhost", lines[1], StringComparison.Ordinal);
         }
     }
 
@@ -64,9 +64,9 @@ public sealed class KestrelTests : HostsTest
                 flag, "-ign_eof", "-sess_in", session);
             await app.StopAsync();
             Assert.Contains("New, TLSv" + version, first, StringComparison.Ordinal);
-            Assert.Contains($"HTTP/1.1 TLSv{version} reused=False", first, StringComparison.Ordinal);
+            Assert.Contains($"HTTP/1.1 TLSv{version} reused=False outcome=NotOffered", first, StringComparison.Ordinal);
             Assert.Contains("Reused, TLSv" + version, second, StringComparison.Ordinal);
-            Assert.Contains($"HTTP/1.1 TLSv{version} reused=True", second, StringComparison.Ordinal);
+            Assert.Contains($"HTTP/1.1 TLSv{version} reused=True outcome=Resumed", second, StringComparison.Ordinal);
         }
     }
 
@@ -117,15 +117,15 @@ public sealed class KestrelTests : HostsTest
     }
 
     [Fact]
-    public void ClientCertificates_AndOldProtocols_AreRefusedAtConfiguration_NotIgnored()
+    public void DelayedClientCertificates_AndOldProtocols_AreRefusedAtConfiguration_NotIgnored()
     {
         using X509Certificate2 certificate = Certificate("localhost");
-        NotSupportedException clientCertificates = RefusalOf(o =>
+        NotSupportedException delayed = RefusalOf(o =>
         {
             o.ServerCertificate = certificate;
-            o.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            o.ClientCertificateMode = ClientCertificateMode.DelayCertificate;
         });
-        Assert.Contains("Client certificates", clientCertificates.Message, StringComparison.Ordinal);
+        Assert.Contains("renegotiation", delayed.Message, StringComparison.Ordinal);
 #pragma warning disable SYSLIB0039 // TLS 1.1 named on purpose: it must be refused.
         NotSupportedException tls11 = RefusalOf(o =>
         {
