@@ -71,6 +71,27 @@ public sealed class KestrelTests : HostsTest
     }
 
     [Fact]
+    public async Task WithoutTickets_Tls12SessionIdResumes_BecauseTheServersDisposeClosesCleanly()
+    {
+        // No tickets: resumption needs the session in the server's own cache, which OpenSSL keeps only after a clean close
+        // (S8). The middleware calls no ShutdownAsync: FastSslStream's dispose sends close_notify.
+        int port = TestPki.FreePort();
+        using X509Certificate2 certificate = X509Certificate2.CreateFromPemFile(_peers.Pki.CertificateFile, _peers.Pki.KeyFile);
+        await using WebApplication app = KestrelSample.Build(port, certificate, configure: o => o.EnableTickets = false);
+        await app.StartAsync();
+        string session = _peers.Pki.PathOf("no-ticket.pem");
+        const string Request = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        string first = await Peers.RunAsync(Request, "openssl", "s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost",
+            "-tls1_2", "-no_ticket", "-ign_eof", "-sess_out", session);
+        string second = await Peers.RunAsync(Request, "openssl", "s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost",
+            "-tls1_2", "-no_ticket", "-ign_eof", "-sess_in", session);
+        await app.StopAsync();
+        Assert.Contains("HTTP/1.1 TLSv1.2 reused=False", first, StringComparison.Ordinal);
+        Assert.Contains("Reused, TLSv1.2", second, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 TLSv1.2 reused=True outcome=Resumed", second, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ServerCertificateSelector_ChoosesByTheClientsSni()
     {
         using X509Certificate2 a = Certificate("a.test");
