@@ -30,23 +30,21 @@ public sealed class FastSessionHttpStream : SslStream
 
     internal static async ValueTask<FastSessionHttpStream> CreateAsync(FastSslStream tls, bool mayCarryHttp2, FastSessionConnector? owner, CancellationToken cancellationToken)
     {
+        if (!mayCarryHttp2)
+        {
+            // SocketsHttpHandler reads no SslStream property of an HTTP/1.x connection: the base needs no mirror, nor pipes.
+            return new FastSessionHttpStream(tls, Stream.Null, owner);
+        }
         (Stream client, Stream server) = AlpnMirror.CreatePair();
         var stream = new FastSessionHttpStream(tls, client, owner);
-        if (mayCarryHttp2)
+        try
         {
-            try
-            {
-                await AlpnMirror.AuthenticateAsync(stream, server, tls.Connection.GetApplicationProtocol(), cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                stream.DisposeMirrorOnly();
-                throw;
-            }
+            await AlpnMirror.AuthenticateAsync(stream, server, tls.Connection.GetApplicationProtocol(), cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch
         {
-            server.Dispose();
+            stream.DisposeMirrorOnly();
+            throw;
         }
         return stream;
     }
