@@ -33,7 +33,8 @@ public sealed class FastSessionHttpStream : SslStream
         if (!mayCarryHttp2)
         {
             // SocketsHttpHandler reads no SslStream property of an HTTP/1.x connection: the base needs no mirror, nor pipes.
-            return new FastSessionHttpStream(tls, Stream.Null, owner);
+            // (AuthenticatedStream refuses Stream.Null and read-only streams; an empty MemoryStream holds no buffer.)
+            return new FastSessionHttpStream(tls, new MemoryStream(Array.Empty<byte>(), writable: true), owner);
         }
         (Stream client, Stream server) = AlpnMirror.CreatePair();
         var stream = new FastSessionHttpStream(tls, client, owner);
