@@ -104,6 +104,26 @@ public sealed class HttpClientTests : HostsTest
     }
 
     [Fact]
+    public async Task Http2OrLowerRequest_ToAServerThatSelectsNoAlpn_IsServedOverHttp1()
+    {
+        // s_server selects no ALPN protocol, yet the connection offered h2, so SocketsHttpHandler reads NegotiatedApplicationProtocol,
+        // which throws on an unauthenticated SslStream ("only allowed using a successfully authenticated context", tried): the
+        // mirror runs here too, answering "no protocol", and the request goes over HTTP/1.x.
+        int port = await _peers.StartOpenSslServerAsync("1.3");
+        using var client = new HttpClient(new FastSessionHttpHandler(Trusting(_peers.Pki.CertificateFile)))
+        {
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        for (int i = 0; i < 2; i++)
+        {
+            using HttpResponseMessage response = await client.GetAsync($"https://localhost:{port}/");
+            Assert.Equal(1, response.Version.Major);
+            Assert.Contains("TLSv1.3", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task HttpClientFactory_UseFastSession_SharesOneCacheAcrossHandlers()
     {
         int port = await _peers.StartOpenSslServerAsync("1.2");
