@@ -17,7 +17,7 @@ namespace FastSession.Samples;
 /// <c>dotnet run --project samples/KestrelSample -- [--port 5443] [--cert cert.pem --key key.pem] [--https]</c>: Kestrel on
 /// 127.0.0.1 with <c>ListenOptions.UseFastSession</c> (HTTP/1.1 and HTTP/2 by ALPN), or Kestrel's own <c>UseHttps</c> with
 /// <c>--https</c> for comparison. Every response says how the connection was made, e.g.
-/// <c>HTTP/2 TLSv1.3 reused=True alpn=h2</c>. Prints <c>listening on 127.0.0.1:PORT</c> once it accepts.
+/// <c>HTTP/2 TLSv1.3 reused=True outcome=Resumed alpn=h2</c>. Prints <c>listening on 127.0.0.1:PORT</c> once it accepts.
 /// </summary>
 public static class KestrelSample
 {
@@ -47,7 +47,8 @@ public static class KestrelSample
         return 0;
     }
 
-    public static WebApplication Build(int port, X509Certificate2 certificate, bool useHttps = false)
+    /// <summary>The app; <paramref name="configure"/> adds to the FastSession options (e.g. client certificates) after the certificate.</summary>
+    public static WebApplication Build(int port, X509Certificate2 certificate, bool useHttps = false, Action<FastSessionServerOptions>? configure = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
@@ -60,7 +61,11 @@ public static class KestrelSample
             }
             else
             {
-                listen.UseFastSession(certificate);
+                listen.UseFastSession(options =>
+                {
+                    options.ServerCertificate = certificate;
+                    configure?.Invoke(options);
+                });
             }
         }));
         WebApplication app = builder.Build();
@@ -71,9 +76,10 @@ public static class KestrelSample
     public static string Describe(HttpContext context)
     {
         IFastSessionFeature? tls = context.Features.Get<IFastSessionFeature>();
+        string client = context.Connection.ClientCertificate is { } c ? " client=" + c.Subject : "";
         return tls is null
             ? $"{context.Request.Protocol} (not FastSession)\n"
-            : $"{context.Request.Protocol} TLSv{(tls.Protocol == TlsVersion.Tls13 ? "1.3" : "1.2")} reused={tls.SessionReused} alpn={tls.ApplicationProtocol} sni={tls.ServerName} cipher={tls.CipherName}\n";
+            : $"{context.Request.Protocol} TLSv{(tls.Protocol == TlsVersion.Tls13 ? "1.3" : "1.2")} reused={tls.SessionReused} outcome={tls.ResumptionOutcome} alpn={tls.ApplicationProtocol} sni={tls.ServerName} cipher={tls.CipherName}{client}\n";
     }
 
     public static X509Certificate2 Ephemeral()

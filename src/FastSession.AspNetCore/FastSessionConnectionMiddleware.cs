@@ -21,7 +21,6 @@ namespace FastSession.AspNetCore;
 // transport pipe, publish the TLS features, hand Kestrel a plaintext pipe, close with close_notify.
 internal sealed class FastSessionConnectionMiddleware : IDisposable
 {
-    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(1);
     private readonly FastSessionServerOptions _options;
     private readonly string[] _alpn;
     private readonly ILogger _logger;
@@ -29,8 +28,11 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
     private readonly ConcurrentDictionary<string, SslContext> _contexts = new(StringComparer.Ordinal);
     private readonly SslContext? _default;
 
-    public FastSessionConnectionMiddleware(FastSessionServerOptions options, HttpProtocols protocols, ILoggerFactory? loggers)
+    private readonly KestrelTlsMetrics? _metrics;
+
+    public FastSessionConnectionMiddleware(FastSessionServerOptions options, HttpProtocols protocols, ILoggerFactory? loggers, KestrelTlsMetrics? metrics = null)
     {
+        _metrics = metrics;
         _options = options;
         _alpn = protocols switch
         {
@@ -48,6 +50,8 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
     public async Task OnConnectionAsync(ConnectionContext context, ConnectionDelegate next)
     {
         long start = Stopwatch.GetTimestamp();
+        KestrelTlsMetrics? metrics = _metrics is { Enabled: true } m ? m : null;
+        metrics?.Start(context.LocalEndPoint);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed);
         timeout.CancelAfter(_options.HandshakeTimeout);
         IDuplexPipe transport = context.Transport;
@@ -68,15 +72,23 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
                     throw new AuthenticationException($"No certificate for server name '{serverName}'.");
                 }
                 await tls.AuthenticateAsServerAsync(ssl, timeout.Token).ConfigureAwait(false);
+                metrics?.Stop(context.LocalEndPoint, start, tls.NegotiatedProtocol, error: null);
             }
             catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or InvalidOperationException)
             {
+                metrics?.Stop(context.LocalEndPoint, start, TlsVersion.None, e);
                 // As Kestrel's HttpsConnectionMiddleware: a failed handshake closes the connection and is logged, not thrown.
                 _logger.LogDebug(e, "FastSession TLS handshake failed on {ConnectionId}.", context.ConnectionId);
                 return;
             }
 
             var feature = new FastSessionTlsFeature(tls, serverName, Stopwatch.GetElapsedTime(start));
+            if (feature.ClientCertificate is { } clientCertificate && _options.ClientCertificateValidation is { } validate
+                && !validate(clientCertificate, null, System.Net.Security.SslPolicyErrors.None))
+            {
+                _logger.LogDebug("ClientCertificateValidation refused the client certificate {Subject} on {ConnectionId}.", clientCertificate.Subject, context.ConnectionId);
+                return;
+            }
             context.Features.Set<IFastSessionFeature>(feature);
             context.Features.Set<ITlsConnectionFeature>(feature);
             context.Features.Set<ITlsApplicationProtocolFeature>(feature);
@@ -94,26 +106,13 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
                 await reader.CompleteAsync().ConfigureAwait(false);
                 await writer.CompleteAsync().ConfigureAwait(false);
                 context.Transport = transport;
-                await CloseCleanlyAsync(tls).ConfigureAwait(false);
             }
         }
         finally
         {
+            // A healthy stream sends close_notify here (bounded), which keeps the server's TLS 1.2 session-id session resumable:
+            // OpenSSL drops sessions of unclean closes (S8). A failed handshake is freed without it.
             await tls.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    // A clean close keeps the server's (TLS 1.2, session id) session resumable: OpenSSL drops sessions of unclean closes (S8).
-    private static async Task CloseCleanlyAsync(FastSslStream tls)
-    {
-        using var timeout = new CancellationTokenSource(ShutdownTimeout);
-        try
-        {
-            await tls.ShutdownAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The client already went away.
         }
     }
 
@@ -135,7 +134,7 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
 
     private SslContext ContextFor(X509Certificate2 certificate) =>
         _contexts.GetOrAdd(certificate.Thumbprint, static (_, state) =>
-            SslContext.CreateServer(CertificateAdapter.ToServerOptions(state.certificate, state.self._options, state.self._alpn)),
+            SslContext.CreateServer(state.self._options.ToServerOptions(state.certificate, state.self._alpn)),
             (certificate, self: this));
 
     public void Dispose()

@@ -26,7 +26,7 @@ public static class FastSessionListenOptionsExtensions
     /// <see cref="IFastSessionFeature"/>. The contexts are freed when the application stops.
     /// </summary>
     /// <exception cref="InvalidOperationException">Neither a certificate nor a selector was given.</exception>
-    /// <exception cref="NotSupportedException">Client certificates or an SslProtocols value other than TLS 1.2/1.3 were asked for.</exception>
+    /// <exception cref="NotSupportedException">ClientCertificateMode.DelayCertificate or an SslProtocols value other than TLS 1.2/1.3 was asked for.</exception>
     /// <exception cref="ArgumentException">The certificate has no private key, or OpenSSL refused it.</exception>
     public static ListenOptions UseFastSession(this ListenOptions listenOptions, Action<FastSessionServerOptions> configure)
     {
@@ -37,7 +37,8 @@ public static class FastSessionListenOptionsExtensions
         options.Validate();
         IServiceProvider services = listenOptions.ApplicationServices;
         var middleware = new FastSessionConnectionMiddleware(
-            options, listenOptions.Protocols, services.GetService<ILoggerFactory>());
+            options, listenOptions.Protocols, services.GetService<ILoggerFactory>(),
+            KestrelTlsMetrics.Create(services.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.GetService<IHostApplicationLifetime>()?.ApplicationStopped.Register(middleware.Dispose);
         listenOptions.Use(next => context => middleware.OnConnectionAsync(context, next));
         return listenOptions;

@@ -23,11 +23,29 @@ public sealed class FastSessionServerOptions
     /// </summary>
     public Func<ConnectionContext?, string?, X509Certificate2?>? ServerCertificateSelector { get; set; }
 
-    /// <summary>Only <see cref="Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.NoCertificate"/> (the default):
-    /// FastSession's server context does not request client certificates yet; other values are refused at configuration.</summary>
+    /// <summary>
+    /// Client certificates (mutual TLS), as Kestrel names them: <see cref="ClientCertificateMode.NoCertificate"/> (default),
+    /// <see cref="ClientCertificateMode.AllowCertificate"/> (requested with <c>SSL_VERIFY_PEER</c>; a client may send none, one it
+    /// sends must verify) or <see cref="ClientCertificateMode.RequireCertificate"/> (adds <c>SSL_VERIFY_FAIL_IF_NO_PEER_CERT</c>).
+    /// OpenSSL verifies the chain in the handshake against <see cref="ClientCertificateIssuers"/> and, when none are given, the system
+    /// store (Kestrel's default). <c>DelayCertificate</c> (renegotiation) is refused at configuration.
+    /// The certificate reaches the application as <c>ITlsConnectionFeature.ClientCertificate</c> (<c>SSL_get1_peer_certificate</c>).
+    /// </summary>
     public ClientCertificateMode ClientCertificateMode { get; set; } = ClientCertificateMode.NoCertificate;
 
-    /// <summary>Refused when set, for the reason given at <see cref="ClientCertificateMode"/>.</summary>
+    /// <summary>
+    /// Issuers client certificates must chain to (<c>X509_STORE_add_cert</c>).
+    /// Null or empty (the default) trusts the system store instead, as Kestrel does.
+    /// </summary>
+    public X509Certificate2Collection? ClientCertificateIssuers { get; set; }
+
+    /// <summary>
+    /// Further policy for a client certificate, with Kestrel's signature. Unlike Kestrel's it runs after OpenSSL verified the chain
+    /// (so the errors are <see cref="SslPolicyErrors.None"/> and the chain argument is null) and before the connection reaches Kestrel:
+    /// false closes the connection. It can refuse a certificate OpenSSL accepted, not accept one OpenSSL refused (FastSession's
+    /// server context verifies inside the handshake): trust a self-signed client certificate through <see cref="ClientCertificateIssuers"/>.
+    /// Not called when the client sent no certificate.
+    /// </summary>
     public Func<X509Certificate2, X509Chain?, SslPolicyErrors, bool>? ClientCertificateValidation { get; set; }
 
     /// <summary>Limit for the TLS handshake. Default 10 s, as Kestrel's.</summary>
@@ -60,6 +78,43 @@ public sealed class FastSessionServerOptions
         };
     }
 
+    /// <summary>The server context options for one certificate (<c>SSL_CTX_use_certificate</c> from the X509Certificate2 and its key).</summary>
+    internal SslServerOptions ToServerOptions(X509Certificate2 certificate, string[] alpn)
+    {
+        (TlsVersion min, TlsVersion max) = Versions();
+        var server = new SslServerOptions
+        {
+            Certificate = certificate,
+            MinVersion = min,
+            MaxVersion = max,
+            TicketCount = TicketCount,
+            SessionTimeout = SessionTimeout,
+            EnableTickets = EnableTickets,
+            ClientCertificateMode = ClientCertificateMode switch
+            {
+                ClientCertificateMode.AllowCertificate => SslClientCertificateMode.AllowCertificate,
+                ClientCertificateMode.RequireCertificate => SslClientCertificateMode.RequireCertificate,
+                _ => SslClientCertificateMode.NoCertificate,
+            },
+        };
+        if (ClientCertificateMode != ClientCertificateMode.NoCertificate)
+        {
+            if (ClientCertificateIssuers is { Count: > 0 } issuers)
+            {
+                server.TrustedCertificates.AddRange(issuers);
+            }
+            else
+            {
+                server.UseSystemTrustStore = true;
+            }
+        }
+        foreach (string protocol in alpn)
+        {
+            server.ApplicationProtocols.Add(protocol);
+        }
+        return server;
+    }
+
     internal void Validate()
     {
         if (ServerCertificate is null && ServerCertificateSelector is null)
@@ -70,11 +125,11 @@ public sealed class FastSessionServerOptions
         {
             throw new ArgumentException($"The server certificate {ServerCertificate.Subject} has no private key.");
         }
-        if (ClientCertificateMode != ClientCertificateMode.NoCertificate || ClientCertificateValidation is not null)
+        if (ClientCertificateMode is not (ClientCertificateMode.NoCertificate or ClientCertificateMode.AllowCertificate or ClientCertificateMode.RequireCertificate))
         {
             throw new NotSupportedException(
-                "Client certificates are not supported by FastSession's server context yet (no SSL_VERIFY_PEER on the server): " +
-                "use ClientCertificateMode.NoCertificate and no ClientCertificateValidation, or Kestrel's UseHttps.");
+                $"ClientCertificateMode {ClientCertificateMode} is not supported by FastSession (it asks for a certificate after the handshake, " +
+                "by renegotiation): use AllowCertificate or RequireCertificate.");
         }
         if (HandshakeTimeout <= TimeSpan.Zero)
         {

@@ -15,6 +15,13 @@ public interface IFastSessionFeature
     /// <summary>Whether the handshake resumed a session (<c>SSL_session_reused</c>).</summary>
     bool SessionReused { get; }
 
+    /// <summary>
+    /// Why the handshake resumed or not (<see cref="SslConnection.ResumptionOutcome"/>): <see cref="SslResumptionOutcome.Resumed"/>,
+    /// or e.g. <see cref="SslResumptionOutcome.NotOffered"/> (the client offered no session or ticket),
+    /// <see cref="SslResumptionOutcome.TicketNotDecrypted"/> (a ticket under an unknown or rotated key).
+    /// </summary>
+    SslResumptionOutcome ResumptionOutcome { get; }
+
     /// <summary>The negotiated protocol (<c>SSL_version</c>).</summary>
     TlsVersion Protocol { get; }
 
@@ -44,6 +51,12 @@ internal sealed class FastSessionTlsFeature : IFastSessionFeature, ITlsConnectio
         Stream = stream;
         SslConnection connection = stream.Connection;
         SessionReused = connection.SessionReused;
+        ResumptionOutcome = connection.ResumptionOutcome;
+        // The verified client certificate (mutual TLS); a resumed session carries the one of its full handshake.
+        if (connection.TryBorrowPeerCertificate(out PeerCertificateRef peer))
+        {
+            ClientCertificate = X509CertificateLoader.LoadCertificate(peer.GetRawData());
+        }
         Protocol = connection.Protocol;
         ApplicationProtocol = connection.GetApplicationProtocol();
         _alpn = ApplicationProtocol is null ? ReadOnlyMemory<byte>.Empty : System.Text.Encoding.ASCII.GetBytes(ApplicationProtocol);
@@ -63,6 +76,8 @@ internal sealed class FastSessionTlsFeature : IFastSessionFeature, ITlsConnectio
 
     public bool SessionReused { get; }
 
+    public SslResumptionOutcome ResumptionOutcome { get; }
+
     public TlsVersion Protocol { get; }
 
     public string? ServerName { get; }
@@ -75,7 +90,7 @@ internal sealed class FastSessionTlsFeature : IFastSessionFeature, ITlsConnectio
 
     public FastSslStream Stream { get; }
 
-    // ITlsConnectionFeature: client certificates are not requested (FastSessionServerOptions refuses the modes that would).
+    // ITlsConnectionFeature: the certificate the client sent and OpenSSL verified (ClientCertificateMode Allow/Require), else null.
     public X509Certificate2? ClientCertificate { get; set; }
 
     public Task<X509Certificate2?> GetClientCertificateAsync(CancellationToken cancellationToken) => Task.FromResult(ClientCertificate);

@@ -24,7 +24,7 @@ internal static class AlpnMirror
 
     public static async Task AuthenticateAsync(SslStream client, Stream serverSide, string? applicationProtocol, CancellationToken cancellationToken)
     {
-        (SslStreamCertificateContext context, byte[] raw) = Certificate.Value;
+        SslStreamCertificateContext context = Certificate.Value.Context;
         var protocols = applicationProtocol is null ? null : new System.Collections.Generic.List<SslApplicationProtocol> { new(applicationProtocol) };
         await using var server = new SslStream(serverSide, leaveInnerStreamOpen: false);
         Task serverTask = server.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
@@ -38,7 +38,8 @@ internal static class AlpnMirror
             TargetHost = "fastsession-alpn-mirror",
             ApplicationProtocols = protocols,
             EnabledSslProtocols = SslProtocols.Tls13,
-            RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(raw),
+            // One delegate for every mirror: .NET keys its client SSL_CTX (and with it TLS resumption between mirrors) on the options.
+            RemoteCertificateValidationCallback = PinnedMirror,
         }, cancellationToken);
         await Task.WhenAll(serverTask, clientTask).ConfigureAwait(false);
     }
@@ -49,6 +50,9 @@ internal static class AlpnMirror
         var toClient = new Pipe();
         return (new PipeStream(toClient.Reader, toServer.Writer), new PipeStream(toServer.Reader, toClient.Writer));
     }
+
+    private static readonly RemoteCertificateValidationCallback PinnedMirror = static (_, certificate, _, _) =>
+        certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(Certificate.Value.Raw);
 
     private static (SslStreamCertificateContext, byte[]) Create()
     {

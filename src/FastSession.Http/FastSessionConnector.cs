@@ -35,23 +35,16 @@ public sealed class FastSessionConnector : IDisposable
     private readonly ConcurrentDictionary<Task, byte> _closing = new();
 
     /// <summary>Creates the client context (<c>SSL_CTX_new</c> through <see cref="SslContext.CreateClient"/>) from a copy of <paramref name="settings"/>.</summary>
-    /// <exception cref="ArgumentException">The settings are invalid (versions, empty trust list).</exception>
-    /// <exception cref="InvalidOperationException">OpenSSL refused the context (a bad trusted certificate) or the system trust store is empty.</exception>
+    /// <exception cref="ArgumentException">The settings are invalid (versions, no trust at all, client certificates without a key).</exception>
+    /// <exception cref="InvalidOperationException">OpenSSL refused the context (a bad trusted or client certificate).</exception>
     public FastSessionConnector(FastSessionClientSettings? settings = null)
     {
         _settings = (settings ?? new FastSessionClientSettings()).Clone();
-        _settings.Validate();
-        var options = new SslClientOptions
-        {
-            MinVersion = _settings.MinVersion,
-            MaxVersion = _settings.MaxVersion,
-            EnableTickets = _settings.EnableTickets,
-            DangerousAcceptAnyServerCertificate = !_settings.ValidateServerCertificate,
-            TrustedCertificatesPem = _settings.ValidateServerCertificate ? TrustAdapter.TrustedPem(_settings.TrustedCertificates) : null,
-        };
+        SslClientOptions options = _settings.ToClientOptions();
         options.ApplicationProtocols.Add("http/1.1");
-        // The PEM is all the context needs; the certificates stay the caller's (a long-lived connector must not pin them).
+        // OpenSSL has its own copies now; a long-lived connector must not pin the caller's certificates.
         _settings.TrustedCertificates = null;
+        _settings.ClientCertificates = null;
         _ownsCache = _settings.SessionCache is null;
         _cache = _settings.SessionCache ?? new SslClientSessionCache();
         try
@@ -92,8 +85,8 @@ public sealed class FastSessionConnector : IDisposable
     /// authenticated <see cref="System.Net.Security.SslStream"/>. Assign to <see cref="SocketsHttpHandler.ConnectCallback"/>.
     /// </summary>
     /// <exception cref="SocketException">The TCP connection failed.</exception>
-    /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed (an <see cref="SslHandshakeException"/>)
-    /// or the certificate does not match the host.</exception>
+    /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed, e.g. the server's certificate did not
+    /// verify or does not name the host (an <see cref="SslHandshakeException"/> naming the reason).</exception>
     /// <exception cref="ObjectDisposedException">The connector was disposed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (SocketsHttpHandler's ConnectTimeout).</exception>
     public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
@@ -125,10 +118,6 @@ public sealed class FastSessionConnector : IDisposable
         try
         {
             await tls.AuthenticateAsClientAsync(http2 ? _http2 : _context, endPoint.Host, endPoint.Port, _cache, http2 ? "h2" : null, cancellationToken).ConfigureAwait(false);
-            if (_settings.ValidateServerCertificate && _settings.CheckCertificateName)
-            {
-                TrustAdapter.CheckName(tls, endPoint.Host);
-            }
         }
         catch
         {

@@ -18,8 +18,6 @@ namespace FastSession.Http;
 /// </summary>
 public sealed class FastSessionHttpStream : SslStream
 {
-    // Bounded so that a dead peer cannot keep a closing connection (and its SSL object) alive.
-    private static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(1);
     private readonly FastSslStream _tls;
     private readonly FastSessionConnector? _owner;
     private int _disposed;
@@ -32,23 +30,22 @@ public sealed class FastSessionHttpStream : SslStream
 
     internal static async ValueTask<FastSessionHttpStream> CreateAsync(FastSslStream tls, bool mayCarryHttp2, FastSessionConnector? owner, CancellationToken cancellationToken)
     {
+        if (!mayCarryHttp2)
+        {
+            // SocketsHttpHandler reads no SslStream property of an HTTP/1.x connection: the base needs no mirror, nor pipes.
+            // (AuthenticatedStream refuses Stream.Null and read-only streams; an empty MemoryStream holds no buffer.)
+            return new FastSessionHttpStream(tls, new MemoryStream(Array.Empty<byte>(), writable: true), owner);
+        }
         (Stream client, Stream server) = AlpnMirror.CreatePair();
         var stream = new FastSessionHttpStream(tls, client, owner);
-        if (mayCarryHttp2)
+        try
         {
-            try
-            {
-                await AlpnMirror.AuthenticateAsync(stream, server, tls.Connection.GetApplicationProtocol(), cancellationToken).ConfigureAwait(false);
-            }
-            catch
-            {
-                stream.DisposeMirrorOnly();
-                throw;
-            }
+            await AlpnMirror.AuthenticateAsync(stream, server, tls.Connection.GetApplicationProtocol(), cancellationToken).ConfigureAwait(false);
         }
-        else
+        catch
         {
-            server.Dispose();
+            stream.DisposeMirrorOnly();
+            throw;
         }
         return stream;
     }
@@ -141,52 +138,30 @@ public sealed class FastSessionHttpStream : SslStream
     public override Task ShutdownAsync() => _tls.ShutdownAsync();
 
     /// <summary>
-    /// Starts the clean close — close_notify (bounded to one second), then the FastSession connection and the socket are freed —
-    /// and returns at once: SocketsHttpHandler disposes connections synchronously, and blocking a pool thread on the write
-    /// would stall the pool under load.
+    /// Starts the clean close and returns at once: <see cref="FastSslStream"/>'s dispose sends close_notify (bounded to one second)
+    /// and frees the connection and the socket. SocketsHttpHandler disposes connections synchronously, and blocking a pool
+    /// thread on that write would stall the pool under load; the connector waits for pending closes when it is disposed.
     /// </summary>
     protected override void Dispose(bool disposing)
     {
         if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            Task closing = CloseThenDisposeAsync();
-            _owner?.TrackClose(closing);
+            ValueTask closing = _tls.DisposeAsync();
+            if (!closing.IsCompleted)
+            {
+                _owner?.TrackClose(closing.AsTask());
+            }
         }
         base.Dispose(disposing);
     }
 
-    private async Task CloseThenDisposeAsync()
-    {
-        await CloseCleanlyAsync().ConfigureAwait(false);
-        await _tls.DisposeAsync().ConfigureAwait(false);
-    }
-
-    /// <summary>Sends close_notify (bounded to one second), then frees the FastSession connection and the socket.</summary>
+    /// <summary>Sends close_notify (bounded to one second, through <see cref="FastSslStream"/>'s dispose), then frees the connection and the socket.</summary>
     public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            await CloseThenDisposeAsync().ConfigureAwait(false);
+            await _tls.DisposeAsync().ConfigureAwait(false);
         }
         await base.DisposeAsync().ConfigureAwait(false);
-    }
-
-    // ADAPTER (switch over at merge): on main FastSslStream.Dispose is an unclean close; the `stream` work makes it send
-    // close_notify, after which this becomes a no-op (ShutdownAsync sends nothing the second time).
-    private async Task CloseCleanlyAsync()
-    {
-        if (!_tls.IsAuthenticated)
-        {
-            return;
-        }
-        using var timeout = new CancellationTokenSource(ShutdownTimeout);
-        try
-        {
-            await _tls.ShutdownAsync(timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException)
-        {
-            // The peer already closed (Connection: close): nothing to keep, OpenSSL decided resumability when it read the close.
-        }
     }
 }

@@ -85,9 +85,9 @@ public sealed class HttpClientTests : HostsTest
         }
         await app.StopAsync();
 
-        Assert.StartsWith("HTTP/2 TLSv1.3 reused=False alpn=h2", bodies[0], StringComparison.Ordinal);
-        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True alpn=h2", bodies[1], StringComparison.Ordinal);
-        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True alpn=h2", bodies[2], StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/2 TLSv1.3 reused=False outcome=NotOffered alpn=h2", bodies[0], StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True outcome=Resumed alpn=h2", bodies[1], StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/2 TLSv1.3 reused=True outcome=Resumed alpn=h2", bodies[2], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -100,7 +100,27 @@ public sealed class HttpClientTests : HostsTest
         using var client = new HttpClient(new FastSessionHttpHandler(Trusting(_peers.Pki.CertificateFile)));
         string body = await client.GetStringAsync($"https://localhost:{port}/");
         await app.StopAsync();
-        Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False alpn=http/1.1", body, StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False outcome=NotOffered alpn=http/1.1", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Http2OrLowerRequest_ToAServerThatSelectsNoAlpn_IsServedOverHttp1()
+    {
+        // s_server selects no ALPN protocol, yet the connection offered h2, so SocketsHttpHandler reads NegotiatedApplicationProtocol,
+        // which throws on an unauthenticated SslStream ("only allowed using a successfully authenticated context", tried): the
+        // mirror runs here too, answering "no protocol", and the request goes over HTTP/1.x.
+        int port = await _peers.StartOpenSslServerAsync("1.3");
+        using var client = new HttpClient(new FastSessionHttpHandler(Trusting(_peers.Pki.CertificateFile)))
+        {
+            DefaultRequestVersion = HttpVersion.Version20,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+        for (int i = 0; i < 2; i++)
+        {
+            using HttpResponseMessage response = await client.GetAsync($"https://localhost:{port}/");
+            Assert.Equal(1, response.Version.Major);
+            Assert.Contains("TLSv1.3", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
     }
 
     [Fact]

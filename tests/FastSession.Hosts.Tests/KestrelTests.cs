@@ -42,8 +42,8 @@ public sealed class KestrelTests : HostsTest
             await app.StopAsync();
             string[] lines = output.Trim().Split('\n');
             Assert.Equal(2, lines.Length);
-            Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False alpn=http/1.1 sni=localhost", lines[0], StringComparison.Ordinal);
-            Assert.StartsWith("HTTP/2 TLSv1.3 reused=True alpn=h2 sni=localhost", lines[1], StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/1.1 TLSv1.3 reused=False outcome=NotOffered alpn=http/1.1 sni=localhost", lines[0], StringComparison.Ordinal);
+            Assert.StartsWith("HTTP/2 TLSv1.3 reused=True outcome=Resumed alpn=h2 sni=localhost", lines[1], StringComparison.Ordinal);
         }
     }
 
@@ -64,10 +64,31 @@ public sealed class KestrelTests : HostsTest
                 flag, "-ign_eof", "-sess_in", session);
             await app.StopAsync();
             Assert.Contains("New, TLSv" + version, first, StringComparison.Ordinal);
-            Assert.Contains($"HTTP/1.1 TLSv{version} reused=False", first, StringComparison.Ordinal);
+            Assert.Contains($"HTTP/1.1 TLSv{version} reused=False outcome=NotOffered", first, StringComparison.Ordinal);
             Assert.Contains("Reused, TLSv" + version, second, StringComparison.Ordinal);
-            Assert.Contains($"HTTP/1.1 TLSv{version} reused=True", second, StringComparison.Ordinal);
+            Assert.Contains($"HTTP/1.1 TLSv{version} reused=True outcome=Resumed", second, StringComparison.Ordinal);
         }
+    }
+
+    [Fact]
+    public async Task WithoutTickets_Tls12SessionIdResumes_BecauseTheServersDisposeClosesCleanly()
+    {
+        // No tickets: resumption needs the session in the server's own cache, which OpenSSL keeps only after a clean close
+        // (S8). The middleware calls no ShutdownAsync: FastSslStream's dispose sends close_notify.
+        int port = TestPki.FreePort();
+        using X509Certificate2 certificate = X509Certificate2.CreateFromPemFile(_peers.Pki.CertificateFile, _peers.Pki.KeyFile);
+        await using WebApplication app = KestrelSample.Build(port, certificate, configure: o => o.EnableTickets = false);
+        await app.StartAsync();
+        string session = _peers.Pki.PathOf("no-ticket.pem");
+        const string Request = "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+        string first = await Peers.RunAsync(Request, "openssl", "s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost",
+            "-tls1_2", "-no_ticket", "-ign_eof", "-sess_out", session);
+        string second = await Peers.RunAsync(Request, "openssl", "s_client", "-connect", $"127.0.0.1:{port}", "-servername", "localhost",
+            "-tls1_2", "-no_ticket", "-ign_eof", "-sess_in", session);
+        await app.StopAsync();
+        Assert.Contains("HTTP/1.1 TLSv1.2 reused=False", first, StringComparison.Ordinal);
+        Assert.Contains("Reused, TLSv1.2", second, StringComparison.Ordinal);
+        Assert.Contains("HTTP/1.1 TLSv1.2 reused=True outcome=Resumed", second, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -117,15 +138,15 @@ public sealed class KestrelTests : HostsTest
     }
 
     [Fact]
-    public void ClientCertificates_AndOldProtocols_AreRefusedAtConfiguration_NotIgnored()
+    public void DelayedClientCertificates_AndOldProtocols_AreRefusedAtConfiguration_NotIgnored()
     {
         using X509Certificate2 certificate = Certificate("localhost");
-        NotSupportedException clientCertificates = RefusalOf(o =>
+        NotSupportedException delayed = RefusalOf(o =>
         {
             o.ServerCertificate = certificate;
-            o.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            o.ClientCertificateMode = ClientCertificateMode.DelayCertificate;
         });
-        Assert.Contains("Client certificates", clientCertificates.Message, StringComparison.Ordinal);
+        Assert.Contains("renegotiation", delayed.Message, StringComparison.Ordinal);
 #pragma warning disable SYSLIB0039 // TLS 1.1 named on purpose: it must be refused.
         NotSupportedException tls11 = RefusalOf(o =>
         {
