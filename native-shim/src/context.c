@@ -357,8 +357,11 @@ int32_t FastSessionNative_SslCtxSetAlpnProtos(SSL_CTX* ctx, const uint8_t* wire,
 void FastSessionNative_SslCtxFlushSessions(SSL_CTX* ctx, int64_t time)
 {
     // No error queue impact.
-    if (ctx != NULL)
-        SSL_CTX_flush_sessions(ctx, (long)time);
+    // Shared owner guard: never between a set_time's unlocked owner read and its relink (fs_internal.h).
+    if (ctx == NULL || !fastsession_owner_guard_enter_shared())
+        return;
+    SSL_CTX_flush_sessions(ctx, (long)time);
+    fastsession_owner_guard_exit();
 }
 
 int64_t FastSessionNative_SslCtxSessNumber(SSL_CTX* ctx)
@@ -377,7 +380,12 @@ int32_t FastSessionNative_SslCtxAddSession(SSL_CTX* ctx, SSL_SESSION* session)
     uint64_t bound = fastsession_session_ctx_id(session);
     if (bound != 0 && bound != fastsession_ctx_id(ctx))
         return 0;
-    return SSL_CTX_add_session(ctx, session) ? 1 : 0;
+    // Adding may evict (unlink) another cached session: shared owner guard, as for a flush.
+    if (!fastsession_owner_guard_enter_shared())
+        return 0;
+    int added = SSL_CTX_add_session(ctx, session) ? 1 : 0;
+    fastsession_owner_guard_exit();
+    return added;
 }
 
 int32_t FastSessionNative_SslCtxRemoveSession(SSL_CTX* ctx, SSL_SESSION* session)
@@ -386,5 +394,10 @@ int32_t FastSessionNative_SslCtxRemoveSession(SSL_CTX* ctx, SSL_SESSION* session
 
     if (ctx == NULL || session == NULL)
         return 0;
-    return SSL_CTX_remove_session(ctx, session) ? 1 : 0;
+    // Unlinks: shared owner guard, as for a flush.
+    if (!fastsession_owner_guard_enter_shared())
+        return 0;
+    int removed = SSL_CTX_remove_session(ctx, session) ? 1 : 0;
+    fastsession_owner_guard_exit();
+    return removed;
 }

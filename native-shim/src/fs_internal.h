@@ -156,6 +156,13 @@ int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id);
 int fastsession_owner_guard_init(void);
 void fastsession_ctx_free_guarded(SSL_CTX* ctx);
 void fastsession_ssl_free_guarded(SSL* ssl);
+/* Shared side of the same guard for the calls that unlink sessions from a context's cache
+ * (SSL_CTX_flush_sessions, SSL_CTX_add_session, SSL_CTX_remove_session). OpenSSL 3.0's set_time /
+ * set_timeout read the owner pointer outside the owner's lock and then relink the session into its
+ * list: a removal between the two would link a session the cache no longer references (later a
+ * use-after-free, or a flush that never ends). Returns 0 when the guard cannot be taken. */
+int fastsession_owner_guard_enter_shared(void);
+void fastsession_owner_guard_exit(void);
 
 /* ---- errors.c ------------------------------------------------------------------------------- */
 

@@ -51,6 +51,18 @@ static int owner_guard_enter(void)
     return CRYPTO_THREAD_write_lock(g_owner_guard);
 }
 
+int fastsession_owner_guard_enter_shared(void)
+{
+    if (!fastsession_init())
+        return 0;
+    return CRYPTO_THREAD_read_lock(g_owner_guard);
+}
+
+void fastsession_owner_guard_exit(void)
+{
+    CRYPTO_THREAD_unlock(g_owner_guard);
+}
+
 uint64_t fastsession_session_ctx_id(const SSL_SESSION* session)
 {
     if (session == NULL || fastsession_idx.session_ctx_id < 0)

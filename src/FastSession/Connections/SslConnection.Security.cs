@@ -142,6 +142,46 @@ public sealed unsafe partial class SslConnection
         result.BytesProduced = produced;
     }
 
+    /// <summary>
+    /// A handshake started implicitly by <see cref="Read"/> or <see cref="Write"/> paused for
+    /// <see cref="SslClientOptions.ServerCertificateValidation"/>: runs the callback and resumes the handshake as
+    /// <see cref="Handshake"/> would (<see cref="ResumePausedVerification"/>), then, if the handshake completed, runs the
+    /// caller's read (no new input: what was fed is in the read BIO) or write once more, appending its output. Still
+    /// waiting for the peer, the result says so (NeedsInput) and the caller repeats the call, as for any implicit
+    /// handshake. The gate is held by the caller (Run).
+    /// </summary>
+    internal void ResumeImplicitHandshake(SslOperation operation, ref FsIoResult result, byte* plaintextIn, int plaintextInLength,
+        byte* plaintextOut, int plaintextOutCapacity, byte* output, int outputCapacity)
+    {
+        int consumed = result.BytesConsumed;
+        int newSessions = result.NewSessions;
+        ResumePausedVerification(ref result, output, outputCapacity);
+        if (result.Ret <= 0)
+        {
+            result.BytesConsumed = operation == SslOperation.Read ? consumed : 0; // a write consumed no plaintext yet
+            result.NewSessions += newSessions;
+            return;
+        }
+        int produced = result.BytesProduced;
+        int done = result.HandshakeDone;
+        newSessions += result.NewSessions;
+        int room = Math.Max(0, outputCapacity - produced);
+        FsIoResult next;
+        if (operation == SslOperation.Read)
+        {
+            ConnectionNative.SslRead(this, null, 0, plaintextOut, plaintextOutCapacity, room > 0 ? output + produced : null, room, &next);
+            next.BytesConsumed = consumed;
+        }
+        else
+        {
+            ConnectionNative.SslWrite(this, plaintextIn, plaintextInLength, room > 0 ? output + produced : null, room, &next);
+        }
+        next.BytesProduced += produced;
+        next.NewSessions += newSessions;
+        next.HandshakeDone |= done;
+        result = next;
+    }
+
     private string? _validationFailure;
 
     private bool RunValidationCallback()

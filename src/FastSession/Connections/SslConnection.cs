@@ -342,9 +342,17 @@ public sealed unsafe partial class SslConnection : IDisposable
                     break;
                 case SslOperation.Read:
                     ConnectionNative.SslRead(this, i, input.Length, po, plaintextOut.Length, o, output.Length, &result);
+                    if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
+                    {
+                        ResumeImplicitHandshake(operation, ref result, null, 0, po, plaintextOut.Length, o, output.Length); // SslConnection.Security.cs
+                    }
                     break;
                 case SslOperation.Write:
                     ConnectionNative.SslWrite(this, pi, plaintextIn.Length, o, output.Length, &result);
+                    if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
+                    {
+                        ResumeImplicitHandshake(operation, ref result, pi, plaintextIn.Length, null, 0, o, output.Length); // SslConnection.Security.cs
+                    }
                     break;
                 default:
                     // Shutdown(output) feeds nothing; Shutdown(input, output) feeds the peer's bytes first.
@@ -388,7 +396,6 @@ public sealed unsafe partial class SslConnection : IDisposable
             code = result.ErrorCode != 0 ? result.ErrorCode : first;
             error = queued ?? (code != 0 ? OpenSslError.Describe(code) :
                 result.SslError == ShimConstants.SslErrorSyscall ? "the peer closed the transport without close_notify" :
-                result.SslError == ShimConstants.SslErrorWantRetryVerify ? "the handshake paused for ServerCertificateValidation, which runs only in Handshake(): complete the handshake with Handshake() (or FastSslStream) before Read or Write" :
                 $"SSL_get_error = {result.SslError}");
             _fault = $"{SslIoResult.Describe(operation)} failed: {error}";
             error = _fault;

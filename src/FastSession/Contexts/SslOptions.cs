@@ -107,7 +107,8 @@ public sealed class SslClientOptions : SslContextOptions
     /// <summary>
     /// Called after OpenSSL verified the server's certificate and before the handshake goes on, with OpenSSL's
     /// verdict; returns true to accept, false to reject — e.g. to pin a certificate, or to accept a known
-    /// self-signed one. It runs on the thread of the handshake call, outside OpenSSL: the shim pauses the
+    /// self-signed one. It runs on the thread of the call that drives the handshake (<see cref="SslConnection.Handshake"/>, or a
+    /// <see cref="SslConnection.Read"/> or <see cref="SslConnection.Write"/> that starts it implicitly), outside OpenSSL: the shim pauses the
     /// handshake (<c>SSL_set_retry_verify</c>), the callback decides, the handshake resumes. When null, OpenSSL's
     /// verdict stands. An exception thrown by the callback rejects the certificate.
     /// </summary>

@@ -74,6 +74,10 @@ public sealed class SslMemoryPipe
 
     /// <summary>Encrypts <paramref name="data"/> on <paramref name="from"/> and decrypts it on <paramref name="to"/>
     /// into <paramref name="received"/>. Returns the bytes received.</summary>
+    /// <exception cref="InvalidOperationException">A side's handshake is not complete (the write made no progress), or a
+    /// side is in use on another thread or failed earlier.</exception>
+    /// <exception cref="ObjectDisposedException">A side was disposed.</exception>
+    /// <exception cref="SslHandshakeException">A side failed.</exception>
     public int Send(SslConnection from, SslConnection to, ReadOnlySpan<byte> data, Span<byte> received)
     {
         ArgumentNullException.ThrowIfNull(from);
@@ -86,6 +90,11 @@ public sealed class SslMemoryPipe
             int chunk = Math.Min(data.Length, 16 * 1024);
             SslIoResult w = from.Write(data[..chunk], wire);
             int produced = Check(w, from);
+            if (w.PlaintextBytes == 0)
+            {
+                // No progress: a handshake is not complete (never run, or reset on another thread). Retrying would loop forever.
+                throw new InvalidOperationException($"SslMemoryPipe.Send needs both handshakes complete: call Handshake first ({from} wrote nothing: {w.Status}).");
+            }
             data = data[w.PlaintextBytes..];
             SslIoResult r = to.Read(wire.AsSpan(0, produced), received[total..], reply);
             Check(r, to);
