@@ -102,9 +102,9 @@ public sealed partial class FastSslStream
             }
             catch (SslContextMismatchException)
             {
-                // The cache is shared with another context: copy the session over through DER (S12).
-                using SslSession rebound = session.RebindTo(connection.Context);
-                connection.SetSession(rebound);
+                // The cache is shared with another context. Never re-bind implicitly (S12 keeps RebindTo explicit): the
+                // session carries its context's identity (a client certificate, verification settings), and copying it
+                // would let this context resume as that identity. Full handshake; the outcome says OtherContext.
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException && !session.IsResumable)
             {
