@@ -66,9 +66,10 @@ public sealed class FastSessionClientSettings
 
     /// <summary>
     /// A session cache to share (between handlers, or with a YARP factory); null makes the connector own a new in-memory one.
-    /// A shared cache is not disposed by the connector. Share it only between connectors with the same
-    /// <see cref="ClientCertificates"/>: a session carries the client identity it was authenticated with, and FastSslStream re-binds
-    /// a cached session to whichever context takes it, so a connector without the certificate would resume as its holder.
+    /// A shared cache is not disposed by the connector. A session resumes only on the context (connector) that made it:
+    /// it carries the client identity it was authenticated with, so FastSslStream never re-binds it to another context
+    /// (the connection then does a full handshake, outcome <c>OtherContext</c>). Share one connector, not just its cache,
+    /// to resume across handlers (<c>IHttpClientBuilder.UseFastSession</c> does).
     /// </summary>
     public SslClientSessionCache? SessionCache { get; set; }
 
