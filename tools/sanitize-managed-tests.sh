@@ -75,7 +75,7 @@ fi
 
 BIN="$(dirname "$(find "$ART/bin/FastSession.Tests" -name FastSession.Tests.dll -path "*${CONFIG,,}*" | head -1)")"
 SHIM="$BIN/libfastsession_shim.so"
-if ! nm -D "$SHIM" | grep -q '__asan_init'; then
+if ! nm -D "$SHIM" | grep '__asan_init' >/dev/null; then  # no -q: under pipefail an early grep exit SIGPIPEs nm
   echo "sanitize: $SHIM is not instrumented (no __asan_init)" >&2
   exit 1
 fi
