@@ -396,17 +396,8 @@ int32_t FastSessionNative_SslWrite(SSL* ssl, const uint8_t* plain, int32_t plain
 
 int32_t FastSessionNative_SslShutdown(SSL* ssl, uint8_t* out, int32_t out_cap, fs_io_result* result)
 {
-    ERR_clear_error();
-
-    if (result == NULL)
-        return FS_ERR_ARGUMENT;
-    if (!io_begin(ssl, NULL, 0, result))
-        return result->ret;
-
-    int ret = SSL_shutdown(ssl);
-    // 0 is progress (close_notify sent), not a failure: SSL_get_error must not be asked.
-    int err = ret < 0 ? SSL_get_error(ssl, ret) : SSL_ERROR_NONE;
-    return io_end(ssl, ret, err, out, out_cap, result);
+    // The same step with no peer bytes to feed first.
+    return FastSessionNative_SslShutdownWithInput(ssl, NULL, 0, out, out_cap, result);
 }
 
 int32_t FastSessionNative_SslShutdownWithInput(SSL* ssl, const uint8_t* in, int32_t in_len,
@@ -420,6 +411,7 @@ int32_t FastSessionNative_SslShutdownWithInput(SSL* ssl, const uint8_t* in, int3
         return result->ret;
 
     int ret = SSL_shutdown(ssl);
+    // 0 is progress (close_notify sent), not a failure: SSL_get_error must not be asked.
     int err = ret < 0 ? SSL_get_error(ssl, ret) : SSL_ERROR_NONE;
     return io_end(ssl, ret, err, out, out_cap, result);
 }

@@ -29,24 +29,7 @@ public sealed unsafe partial class SslContext
     /// </summary>
     /// <exception cref="ObjectDisposedException">This context or the session was disposed.</exception>
     /// <exception cref="ArgumentException"><paramref name="session"/> is <c>default</c>.</exception>
-    public bool AddSession(SslSession session)
-    {
-        if (session.IsNone)
-        {
-            throw new ArgumentException("The session is default(SslSession).", nameof(session));
-        }
-        AddLease();
-        try
-        {
-            bool added = ServerNative.SslCtxAddSession(this, session) == 1;
-            ErrorNative.ErrClearError();
-            return added;
-        }
-        finally
-        {
-            ReleaseLease();
-        }
-    }
+    public bool AddSession(SslSession session) => ChangeInternalCache(session, add: true);
 
     /// <summary>
     /// Removes <paramref name="session"/> from this context's internal cache (<c>SSL_CTX_remove_session</c>), which
@@ -54,7 +37,10 @@ public sealed unsafe partial class SslContext
     /// </summary>
     /// <exception cref="ObjectDisposedException">This context or the session was disposed.</exception>
     /// <exception cref="ArgumentException"><paramref name="session"/> is <c>default</c>.</exception>
-    public bool RemoveSession(SslSession session)
+    public bool RemoveSession(SslSession session) => ChangeInternalCache(session, add: false);
+
+    // SSL_CTX_add_session / SSL_CTX_remove_session under the context's lease; a refusal is a false, not a queued error.
+    private bool ChangeInternalCache(SslSession session, bool add)
     {
         if (session.IsNone)
         {
@@ -63,9 +49,9 @@ public sealed unsafe partial class SslContext
         AddLease();
         try
         {
-            bool removed = ServerNative.SslCtxRemoveSession(this, session) == 1;
+            bool changed = (add ? ServerNative.SslCtxAddSession(this, session) : ServerNative.SslCtxRemoveSession(this, session)) == 1;
             ErrorNative.ErrClearError();
-            return removed;
+            return changed;
         }
         finally
         {
