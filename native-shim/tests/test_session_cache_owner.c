@@ -152,7 +152,7 @@ FS_TEST(set_time_racing_the_engines_own_flush_never_relinks_a_removed_session)
     // The engine holds the cache's lock, paused on the oldest session; the watched one is still cached.
     int32_t rc = FastSessionNative_SslSessionSetTime(watched, (int64_t)now);
     CHECK_EQ(pthread_join(engine, NULL), 0);
-    CHECK(rc != 1); // refused: the session is (or was) in the server's cache
+    CHECK_EQ(rc, FS_ERR_SESSION_CACHED); // refused: the session is (or was) in the server's cache
     CHECK_EQ(g_watched_removals, 1); // the engine's flush removed it
     CHECK_EQ(FastSessionNative_SslCtxSessNumber(env.server), 1); // only keeper
 
@@ -190,18 +190,18 @@ FS_TEST(add_session_refuses_a_session_cached_by_another_context)
 
     SSL_SESSION* cached = full_handshake(env, NULL);
     CHECK_EQ(FastSessionNative_SslCtxSessNumber(env.server), 1);
-    CHECK(FastSessionNative_SslCtxAddSession(other, cached) < 0);
+    CHECK_EQ(FastSessionNative_SslCtxAddSession(other, cached), FS_ERR_WRONG_CONTEXT);
     CHECK_EQ(FastSessionNative_SslCtxSessNumber(other), 0);
 
     // A true copy keeps the binding, so it is refused by the other context too ...
     SSL_SESSION* copy = FastSessionNative_SslSessionDup(cached);
     CHECK(copy != NULL);
-    CHECK(FastSessionNative_SslCtxAddSession(other, copy) < 0);
+    CHECK_EQ(FastSessionNative_SslCtxAddSession(other, copy), FS_ERR_WRONG_CONTEXT);
     // ... while the context it belongs to takes it (it replaces the original, same id).
     CHECK_EQ(FastSessionNative_SslSessionSetTimeout(copy, 120), 1); // not cached yet: free to change
     CHECK_EQ(FastSessionNative_SslCtxAddSession(env.server, copy), 1);
     CHECK_EQ(FastSessionNative_SslCtxSessNumber(env.server), 1);
-    CHECK(FastSessionNative_SslSessionSetTimeout(copy, 60) != 1); // cached now
+    CHECK_EQ(FastSessionNative_SslSessionSetTimeout(copy, 60), FS_ERR_SESSION_CACHED); // cached now
 
     // The explicit re-bind through DER gives the other context its own object.
     uint8_t der[4096];
@@ -211,7 +211,7 @@ FS_TEST(add_session_refuses_a_session_cached_by_another_context)
     SSL_SESSION* rebound = FastSessionNative_D2iSslSession(der, len, FastSessionNative_SslCtxGetId(other));
     CHECK(rebound != NULL);
     CHECK_EQ(FastSessionNative_SslCtxAddSession(other, rebound), 1);
-    CHECK(FastSessionNative_SslCtxAddSession(env.server, rebound) < 0);
+    CHECK_EQ(FastSessionNative_SslCtxAddSession(env.server, rebound), FS_ERR_WRONG_CONTEXT);
 
     // Both caches empty cleanly: each list holds only its own objects.
     FastSessionNative_SslCtxFlushSessions(env.server, 0);
@@ -224,5 +224,56 @@ FS_TEST(add_session_refuses_a_session_cached_by_another_context)
     FastSessionNative_SslSessionFree(cached);
     FastSessionNative_SslCtxFree(other);
     owner_env_free(env);
+    CHECK_BASELINE(before);
+}
+
+/*
+ * Every session a server hands out may be cached: the ones captured in the ring (TLS 1.3 stateful
+ * tickets: several per call, each cached by ssl_update_cache) and the connection's current one.
+ * Client sessions are never in an internal cache unless added: they stay free to re-time.
+ */
+FS_TEST(server_sessions_refuse_set_time_client_sessions_until_added)
+{
+    fs_live_counts before = fs_counts();
+    fs_ctx_options so = fs_server_options(FS_TLS1_3);
+    so.tickets_enabled = 0; // stateful TLS 1.3 tickets: every ticket's session goes into the cache
+    so.num_tickets = 3;
+    so.capture_new_sessions = 1;
+    fs_ctx_options co = fs_client_options(FS_TLS1_3);
+    SSL_CTX* server = fs_make_ctx(&so);
+    SSL_CTX* client = fs_make_ctx(&co);
+
+    fs_pair* pair = fs_pair_new(client, server, "localhost");
+    CHECK(fs_handshake(pair));
+    uint8_t plain[64];
+    fs_read(pair, 1, plain, sizeof(plain)); // the client takes the tickets
+    SSL_SESSION* ring[FS_NEW_SESSION_RING_CAPACITY];
+    int32_t n = fs_take_all(pair->server, ring, FS_NEW_SESSION_RING_CAPACITY);
+    CHECK_EQ(n, 3);
+    CHECK_EQ(FastSessionNative_SslCtxSessNumber(server), 3);
+    for (int32_t i = 0; i < n; i++)
+        CHECK_EQ(FastSessionNative_SslSessionSetTime(ring[i], (int64_t)time(NULL)), FS_ERR_SESSION_CACHED);
+    SSL_SESSION* current = FastSessionNative_SslGet1Session(pair->server);
+    CHECK(current != NULL);
+    CHECK_EQ(FastSessionNative_SslSessionSetTimeout(current, 60), FS_ERR_SESSION_CACHED);
+
+    SSL_SESSION* tickets[FS_NEW_SESSION_RING_CAPACITY];
+    int32_t m = fs_take_all(pair->client, tickets, FS_NEW_SESSION_RING_CAPACITY);
+    CHECK(m >= 1);
+    CHECK_EQ(FastSessionNative_SslSessionSetTimeout(tickets[0], 60), 1);
+    CHECK_EQ(FastSessionNative_SslCtxAddSession(client, tickets[0]), 1);
+    CHECK_EQ(FastSessionNative_SslSessionSetTimeout(tickets[0], 61), FS_ERR_SESSION_CACHED);
+    CHECK_EQ(FastSessionNative_SslSessionGetTimeout(tickets[0]), 60);
+
+    fs_shutdown(pair, 1);
+    fs_shutdown(pair, 0);
+    fs_pair_free(pair);
+    for (int32_t i = 0; i < n; i++)
+        FastSessionNative_SslSessionFree(ring[i]);
+    for (int32_t i = 0; i < m; i++)
+        FastSessionNative_SslSessionFree(tickets[i]);
+    FastSessionNative_SslSessionFree(current);
+    FastSessionNative_SslCtxFree(client);
+    FastSessionNative_SslCtxFree(server);
     CHECK_BASELINE(before);
 }
