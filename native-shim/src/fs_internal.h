@@ -166,6 +166,8 @@ void fastsession_mark_server_session(SSL* ssl);
  * cache and frees the context. Every call that may drop the last SSL_CTX reference (SSL_CTX_free,
  * SSL_free) runs under the guard's shared side, and the owner-following calls under its exclusive
  * side, so an owner pointer read by set_time can never be freed while it is used.
+ * Since the cache mark (below), set_time only runs on sessions that were never linked (no owner to
+ * follow); the exclusive side still orders its mark check after any AddSession's mark-and-link.
  * Lock order: the guard first, then OpenSSL's own locks (ctx->lock); nothing takes the guard while
  * holding an OpenSSL lock. */
 int fastsession_owner_guard_init(void);
