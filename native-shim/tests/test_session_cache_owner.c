@@ -144,10 +144,21 @@ FS_TEST(set_time_racing_the_engines_own_flush_never_relinks_a_removed_session)
     engine_flush_arg arg = { env, resumer };
     pthread_t engine;
     CHECK_EQ(pthread_create(&engine, NULL, engine_handshake_thread, &arg), 0);
+    // Bounded: an OpenSSL whose handshake did not flush here fails the case instead of hanging it.
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 20;
     pthread_mutex_lock(&g_mu);
-    while (!g_paused)
-        pthread_cond_wait(&g_cv, &g_mu);
+    while (!g_paused && pthread_cond_timedwait(&g_cv, &g_mu, &deadline) == 0)
+    {
+    }
+    int paused = g_paused;
     pthread_mutex_unlock(&g_mu);
+    if (!paused)
+    {
+        CHECK_EQ(pthread_join(engine, NULL), 0);
+        CHECK(paused); // the 256th accept did not run the engine's flush
+    }
 
     // The engine holds the cache's lock, paused on the oldest session; the watched one is still cached.
     int32_t rc = FastSessionNative_SslSessionSetTime(watched, (int64_t)now);
