@@ -49,6 +49,7 @@ typedef struct x509_st X509;
 #define FS_ERR_ARGUMENT (-3)       /* NULL pointer, negative length, unknown option */
 #define FS_ERR_BUFFER_TOO_SMALL (-4) /* nothing written; the needed size is in the out-parameter */
 #define FS_ERR_NOT_RESUMABLE (-5)  /* SetSession refused a session SSL_SESSION_is_resumable() rejects */
+#define FS_ERR_SESSION_CACHED (-6) /* SetTime/SetTimeout refused a session that is or may be in a context's cache */
 
 /* SSL_get_error values the managed engine acts on (same numbers as OpenSSL's). */
 #define FS_SSL_ERROR_NONE 0
@@ -233,8 +234,10 @@ FS_EXPORT void FastSessionNative_SslCtxFlushSessions(SSL_CTX* ctx, int64_t time)
 FS_EXPORT int64_t FastSessionNative_SslCtxSessNumber(SSL_CTX* ctx);
 
 /* Shims SSL_CTX_add_session / SSL_CTX_remove_session (server cache manipulation for tests and
- * tools). Return 1 on success, 0 otherwise (AddSession: also for a session bound to another
- * context). */
+ * tools). Return 1 on success, 0 otherwise. AddSession returns FS_ERR_WRONG_CONTEXT, adding nothing,
+ * for a session bound to another context or marked as (maybe) in another context's cache: one
+ * SSL_SESSION lives in one SSL_CTX's list (SSL_CTX_add_session would unlink it from the first list with
+ * the second's sentinels). What it adds is marked as cached, for good (FS_ERR_SESSION_CACHED below). */
 FS_EXPORT int32_t FastSessionNative_SslCtxAddSession(SSL_CTX* ctx, SSL_SESSION* session);
 FS_EXPORT int32_t FastSessionNative_SslCtxRemoveSession(SSL_CTX* ctx, SSL_SESSION* session);
 
@@ -390,7 +393,8 @@ FS_EXPORT int32_t FastSessionNative_SslSetNumTickets(SSL* ssl, int32_t count);
 /* Shims SSL_get_num_tickets. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslGetNumTickets(SSL* ssl);
 
-/* Shims SSL_SESSION_dup: a new, independent SSL_SESSION with the same contents (and context id).
+/* Shims SSL_SESSION_dup: a new, independent SSL_SESSION with the same contents (and context id),
+ * in no cache (OpenSSL clears its owner; the shim clears its cache mark): free to re-time and add.
  * Owned: free once with FastSessionNative_SslSessionFree. NULL on failure. */
 FS_EXPORT SSL_SESSION* FastSessionNative_SslSessionDup(const SSL_SESSION* session);
 
@@ -453,7 +457,11 @@ FS_EXPORT int64_t FastSessionNative_SslSessionGetTimeout(const SSL_SESSION* sess
  * FS_ERR_BUFFER_TOO_SMALL when cap is less. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslSessionGetId(const SSL_SESSION* session, uint8_t* buf, int32_t cap);
 
-/* Shims SSL_SESSION_set_time / SSL_SESSION_set_timeout (tests of expiry). Return 1 or 0. */
+/* Shims SSL_SESSION_set_time / SSL_SESSION_set_timeout. Return 1, 0 on bad arguments, or
+ * FS_ERR_SESSION_CACHED, changing nothing, for a session that is or may be in a context's internal
+ * cache: one passed to SslCtxAddSession, or one a server connection created or resumed. OpenSSL 3.0
+ * relinks such a session through its owner pointer, read without a lock, after removals the engine
+ * makes on its own (a crash or a corrupt cache list). Re-time a copy (SslSessionDup) and add that. */
 FS_EXPORT int32_t FastSessionNative_SslSessionSetTime(SSL_SESSION* session, int64_t time);
 FS_EXPORT int32_t FastSessionNative_SslSessionSetTimeout(SSL_SESSION* session, int64_t timeout);
 

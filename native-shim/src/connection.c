@@ -76,6 +76,10 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session)
     // A session created on this connection belongs to its context; a mismatch cannot happen
     // (SslSetSession refuses foreign sessions), and it would not be a reason to lose a ticket.
     (void)fastsession_session_bind(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
+    // A server session reaches the ring right after ssl_update_cache may have cached it; several per
+    // call (TLS 1.3 tickets) are never the connection's session at the end of the call: mark here.
+    if (SSL_is_server(ssl) && fastsession_session_cache_ctx(session) == 0)
+        fastsession_session_mark_cached(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
     fastsession_observe_session_captured(session); // observe
 
     conn->established++;
@@ -284,6 +288,8 @@ static int32_t io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t ou
     fs_conn_data* conn = fastsession_conn_get_data(ssl);
     result->new_sessions = conn != NULL ? conn->established : 0;
     result->handshake_done = SSL_is_init_finished(ssl) ? 1 : 0;
+    // Before any view or get1 can reach it (the cache mark, fs_internal.h).
+    fastsession_mark_server_session(ssl);
     return ret;
 }
 

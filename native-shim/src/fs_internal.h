@@ -22,6 +22,7 @@ typedef struct fs_indices {
     int ctx_data;      /* SSL_CTX: fs_ctx_data* (freed by the index's free callback) */
     int ssl_data;      /* SSL: fs_conn_data* (the new-session ring; freed by the free callback) */
     int session_ctx_id;/* SSL_SESSION: context id stamp, stored as an integer (uintptr_t) */
+    int session_cache; /* SSL_SESSION: id of the context whose internal cache it is or may be in (0 = none) */
     int ctx_count;     /* counting indices: marker set by new_func, checked by free_func */
     int ssl_count;
     int session_count;
@@ -146,11 +147,27 @@ uint64_t fastsession_session_ctx_id(const SSL_SESSION* session);
 /* Stamps an unbound session; returns FS_OK, or FS_ERR_WRONG_CONTEXT when bound to another id. */
 int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id);
 
+/* The cache mark (session.c): the id of the context whose internal cache the session is or may be in.
+ * OpenSSL links a cached session into its context's list (prev, next, owner) and gives no way to ask
+ * whether it still is; SSL_SESSION_set_time/_timeout relink it through s->owner, racing the removals
+ * the engine makes on its own, and SSL_CTX_add_session into a second context corrupts the first list.
+ * So the shim marks every session that can reach a cache before any managed handle to it exists:
+ * AddSession marks what it adds; the engine marks the current session of a server connection after
+ * each engine call and every session a server hands to the new-session ring (only server sessions
+ * enter a cache inside the engine: client contexts never store internally). The mark is sticky; a
+ * true copy (SslSessionDup) starts unmarked, as OpenSSL gives it no owner. */
+uint64_t fastsession_session_cache_ctx(const SSL_SESSION* session);
+void fastsession_session_mark_cached(SSL_SESSION* session, uint64_t ctx_id);
+/* Marks the current session of a server connection (no-op on clients and when already marked). */
+void fastsession_mark_server_session(SSL* ssl);
+
 /* The session-owner guard (session.c). SSL_SESSION_set_time/_timeout follow the session's owner
  * pointer (the SSL_CTX whose cache holds it) without a reference; the final SSL_CTX_free flushes that
  * cache and frees the context. Every call that may drop the last SSL_CTX reference (SSL_CTX_free,
  * SSL_free) runs under the guard's shared side, and the owner-following calls under its exclusive
  * side, so an owner pointer read by set_time can never be freed while it is used.
+ * Since the cache mark (below), set_time only runs on sessions that were never linked (no owner to
+ * follow); the exclusive side still orders its mark check after any AddSession's mark-and-link.
  * Lock order: the guard first, then OpenSSL's own locks (ctx->lock); nothing takes the guard while
  * holding an OpenSSL lock. */
 int fastsession_owner_guard_init(void);
