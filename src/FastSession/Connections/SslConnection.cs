@@ -339,6 +339,10 @@ public sealed unsafe partial class SslConnection : IDisposable
                     {
                         ResumePausedVerification(ref result, o, output.Length); // SslConnection.Security.cs
                     }
+                    if (result.SslError == ServerCacheNative.SslErrorWantClientHelloCb && EarlyDataDecides)
+                    {
+                        DeclineEarlyDataInHandshake(ref result, o, output.Length); // SslConnection.EarlyData.cs
+                    }
                     break;
                 case SslOperation.Read:
                     ConnectionNative.SslRead(this, i, input.Length, po, plaintextOut.Length, o, output.Length, &result);
@@ -441,6 +445,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         _fault = null;
         _handshakeComplete = false;
         _handshakeStarted = false;
+        ResetEarlyData(); // SslConnection.EarlyData.cs
     }
 
     /// <summary>
