@@ -91,8 +91,13 @@ public sealed partial class FastSslStream
         SslConnection connection = _connection!;
         if (!connection.IsServer)
         {
-            if (_earlyData.IsEmpty || connection.MaxEarlyDataToSend == 0)
+            if (_earlyData.IsEmpty)
             {
+                return;
+            }
+            if (connection.MaxEarlyDataToSend == 0)
+            {
+                connection.NoteEarlyDataNotSendable(); // the reason; the bytes go after the handshake
                 return;
             }
             SslIoResult written = RunEngine(EngineStep.WriteEarlyData, _earlyData.Span, default);

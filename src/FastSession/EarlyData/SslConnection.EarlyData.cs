@@ -248,6 +248,28 @@ public sealed partial class SslConnection
         }
     }
 
+    // SSL_clear (OpenSSL 3.0) leaves SSL's early_data_state as it was: SSL_read_early_data / SSL_write_early_data would then
+    // fail with "called a function you should not call", and the handshake state machine would read a stale state.
+    internal bool UsedEarlyData => _earlyDataReading || _earlyDataWriting;
+
+    private void ThrowIfEarlyDataUsed()
+    {
+        if (UsedEarlyData)
+        {
+            throw new InvalidOperationException("This connection ran TLS 1.3 early data, a state SSL_clear does not reset: dispose it and create a new connection.");
+        }
+    }
+
+    // FastSslStream: early data was wanted but the session allows none (nothing is written early).
+    internal void NoteEarlyDataNotSendable()
+    {
+        FsEarlyDataInfo info = ReadEarlyDataInfo();
+        if (_earlyDataSendRefusal == SslEarlyDataReason.None && info.Offered == 0)
+        {
+            _earlyDataSendRefusal = info.HasSession == 0 ? SslEarlyDataReason.NoSession : SslEarlyDataReason.TicketWithoutEarlyData;
+        }
+    }
+
     private void ResetEarlyData()
     {
         _earlyDataWriting = false;
