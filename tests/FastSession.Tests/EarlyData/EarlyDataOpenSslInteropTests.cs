@@ -71,7 +71,8 @@ public sealed class EarlyDataOpenSslInteropTests : IDisposable
     public async Task FastSessionConnect_EarlyData_IsAcceptedBy_OpenSslServer()
     {
         int port = TestPki.FreePort();
-        ToolProcess server = ToolProcess.Start("openssl", "s_server", "-accept", $"127.0.0.1:{port}", "-cert", _pki.CertificateFile, "-key", _pki.KeyFile,
+        // stdbuf: s_server's stdout is a pipe here, block-buffered; its early-data report must arrive while it runs.
+        ToolProcess server = ToolProcess.Start("stdbuf", "-o0", "openssl", "s_server", "-accept", $"127.0.0.1:{port}", "-cert", _pki.CertificateFile, "-key", _pki.KeyFile,
             "-tls1_3", "-early_data");
         _processes.Add(server); // stdin stays open: s_server keeps serving
         await server.WaitForOutputAsync(o => o.Contains("ACCEPT", StringComparison.Ordinal), Timeout, "ACCEPT from s_server");
