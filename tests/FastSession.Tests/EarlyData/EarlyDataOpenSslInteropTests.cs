@@ -94,6 +94,22 @@ public sealed class EarlyDataOpenSslInteropTests : IDisposable
             o[o.IndexOf("Early data received:", StringComparison.Ordinal)..].Contains("GET /zero-rtt", StringComparison.Ordinal), Timeout, "s_server's early data report");
     }
 
+    [Theory]
+    [InlineData("connect", "127.0.0.1:9", "--early-data", "/nonexistent/early.txt")]
+    [InlineData("connect", "127.0.0.1:9", "--tls", "1.2", "--early-data", "/dev/null")]
+    [InlineData("serve", "--accept", "127.0.0.1:0", "--early-data", "--tls", "1.2")]
+    [InlineData("serve", "--accept", "127.0.0.1:0", "--early-data-replay", "redis://127.0.0.1:9/x")]
+    [InlineData("serve", "--accept", "127.0.0.1:0", "--early-data", "--max-early-data", "0")]
+    public async Task BadEarlyDataArguments_AreUsageErrors_OneLine(params string[] args)
+    {
+        var output = new CapturingWriter();
+        var error = new CapturingWriter();
+        int code = await FastSessionTool.RunAsync(args, output, error, _timeout.Token).WaitAsync(Timeout);
+        Assert.True(code == 2, $"exit {code}: {error.Text}{output.Text}");
+        Assert.Single(error.Text.Trim().Split('\n'));
+        Assert.DoesNotContain("   at ", error.Text, StringComparison.Ordinal);
+    }
+
     /// <summary>One s_client connection to the echo server: the early data (if any) or a line, its echo, then close.</summary>
     private async Task<string> OpenSslClientAsync(int port, params string[] extra)
     {
