@@ -203,6 +203,7 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
         fastsession_verify_clear(conn);
         fastsession_observe_clear(conn); // observe
         fastsession_server_cache_clear(conn); // server_cache.c
+        fastsession_early_data_clear(conn); // early_data.c
     }
 
     set_role_state(ssl, is_server);
@@ -291,6 +292,17 @@ static int32_t io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t ou
     // Before any view or get1 can reach it (the cache mark, fs_internal.h).
     fastsession_mark_server_session(ssl);
     return ret;
+}
+
+/* The same two halves for the engine calls of other files (early_data.c). */
+int fastsession_io_begin(SSL* ssl, const uint8_t* in, int32_t in_len, fs_io_result* result)
+{
+    return io_begin(ssl, in, in_len, result);
+}
+
+int32_t fastsession_io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    return io_end(ssl, ret, ssl_error, out, out_cap, result);
 }
 
 int32_t FastSessionNative_SslDoHandshake(SSL* ssl, const uint8_t* in, int32_t in_len,

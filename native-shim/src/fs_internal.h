@@ -79,6 +79,16 @@ typedef struct fs_conn_lookup {
     SSL_SESSION* session; /* owned: what the store answered, offered by the get-session callback */
 } fs_conn_lookup;
 
+/* early_data.c: the server's early-data decision and what the client sent (cleared by SslClear). */
+typedef struct fs_conn_early {
+    int32_t decision;      /* FS_EARLY_DECISION_* */
+    int32_t deny_reason;
+    int32_t allow_cb_ran;
+    int32_t offered;       /* client: bytes written as early data; server: the extension was seen */
+    int32_t identity_len;
+    unsigned char identity_hash[FS_EARLY_IDENTITY_HASH];
+} fs_conn_early;
+
 /* The new-session queue: a ring that starts inline (FS_NEW_SESSION_RING_CAPACITY) and doubles on
  * the heap as tickets arrive faster than managed code takes them, up to FS_NEW_SESSION_QUEUE_MAX.
  * Only past that bound is the oldest session freed, and `dropped` counts it: never a silent drop. */
@@ -101,6 +111,7 @@ typedef struct fs_conn_data {
     int32_t verify_decision; /* 0 none, 1 accept, 2 reject */
     fs_conn_observe observe; /* observe.c */
     fs_conn_lookup lookup;   /* server_cache.c */
+    fs_conn_early early;     /* early_data.c */
 } fs_conn_data;
 
 /* Points an allocated (zeroed) fs_conn_data at its inline ring. */
@@ -140,6 +151,16 @@ void fastsession_observe_clear(fs_conn_data* conn);
 
 /* Frees the provided session and forgets the lookup (SSL_clear, SSL_free). */
 void fastsession_server_cache_clear(fs_conn_data* conn);
+
+/* ---- early_data.c ------------------------------------------------------------------------- */
+
+/* Forgets the connection's early-data record (SSL_clear). */
+void fastsession_early_data_clear(fs_conn_data* conn);
+
+/* ---- connection.c: the engine step's two halves, shared with early_data.c ---------------------- */
+
+int fastsession_io_begin(SSL* ssl, const uint8_t* in, int32_t in_len, fs_io_result* result);
+int32_t fastsession_io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t out_cap, fs_io_result* result);
 
 /* ---- session.c ------------------------------------------------------------------------------ */
 

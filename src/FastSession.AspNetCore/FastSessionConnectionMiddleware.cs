@@ -96,6 +96,7 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
             context.Features.Set<ITlsConnectionFeature>(feature);
             context.Features.Set<ITlsApplicationProtocolFeature>(feature);
             context.Features.Set<ITlsHandshakeFeature>(feature);
+            context.Features.Set<IFastSessionEarlyDataFeature>(new FastSessionEarlyDataFeature(tls)); // 0-RTT (EarlyData.cs)
 
             PipeReader reader = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
             PipeWriter writer = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));

@@ -339,6 +339,10 @@ public sealed unsafe partial class SslConnection : IDisposable
                     {
                         ResumePausedVerification(ref result, o, output.Length); // SslConnection.Security.cs
                     }
+                    if (result.SslError == ServerCacheNative.SslErrorWantClientHelloCb && EarlyDataDecides)
+                    {
+                        DeclineEarlyDataInHandshake(ref result, o, output.Length); // SslConnection.EarlyData.cs
+                    }
                     break;
                 case SslOperation.Read:
                     ConnectionNative.SslRead(this, i, input.Length, po, plaintextOut.Length, o, output.Length, &result);
@@ -424,11 +428,13 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="serverName"/> contains a NUL, is empty or longer than 255 bytes.</exception>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
-    /// <exception cref="InvalidOperationException">Another call on this connection is running, or <c>SSL_clear</c> failed.</exception>
+    /// <exception cref="InvalidOperationException">Another call on this connection is running, <c>SSL_clear</c> failed, or the connection
+    /// ran early data (<see cref="WriteEarlyData"/> / <see cref="ReadEarlyData"/>), a state <c>SSL_clear</c> does not reset.</exception>
     public void Reset(string? serverName = null)
     {
         SslContext.ValidateServerName(serverName, nameof(serverName));
         using ExclusiveScope _ = Exclusive(Access.ChangesSession | Access.WhenFaulted);
+        ThrowIfEarlyDataUsed(); // SslConnection.EarlyData.cs
         ObserveClose(reuse: true);
         // The generator encodes the name as NUL-terminated UTF-8 on the stack: reusing a connection allocates nothing.
         int status = ConnectionNative.SslClear(this, serverName);
@@ -441,6 +447,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         _fault = null;
         _handshakeComplete = false;
         _handshakeStarted = false;
+        ResetEarlyData(); // SslConnection.EarlyData.cs
     }
 
     /// <summary>

@@ -82,6 +82,7 @@ public sealed unsafe partial class SslContext : IDisposable
         try
         {
             context.ApplyClientSecurity(options);
+            context.ApplyEarlyData(options); // SslContext.EarlyData.cs
             context.SetAlpn(options.ApplicationProtocols);
             return context;
         }
@@ -131,6 +132,7 @@ public sealed unsafe partial class SslContext : IDisposable
             }
             context.SetAlpn(options.ApplicationProtocols);
             context.ApplyServerSecurity(options, isChild: false);
+            context.ApplyEarlyData(options); // SslContext.EarlyData.cs
             return context;
         }
         catch
