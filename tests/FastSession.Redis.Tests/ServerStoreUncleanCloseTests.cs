@@ -88,6 +88,44 @@ public sealed class ServerStoreUncleanCloseTests : LiveObjectTest
         }
     }
 
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public async Task OpenSslClientKilledMidConnection_ItsSessionIsNotResumedOnAnotherServeProcess_ACleanOneIs(TlsVersion version)
+    {
+        using var pki = new TestPki();
+        await using RedisServer redis = await RedisServer.StartNewAsync();
+        string prefix = "kill";
+        using Fleet fleet = await Fleet.StartAsync(pki, 2, "--no-tickets", "--session-store", redis.Location(prefix), "--session-store-timeout", "1000");
+        await using ConnectionMultiplexer mux = await ConnectionMultiplexer.ConnectAsync(RedisLocation.Parse(redis.Location(prefix)).ToConfiguration());
+
+        // Clean: s_client sends close_notify at the end of its input; the session resumes on the other process.
+        string clean = pki.PathOf("clean.pem");
+        Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[0], version, "-sess_out", clean));
+        await Task.Delay(500); // room for a wrong removal
+        Assert.True(await KeyCountAsync(mux, prefix) >= 1);
+        Assert.True(await OpenSslClient.ConnectAsync(fleet.Ports[1], version, "-sess_in", clean));
+        // Start the unclean case from an empty store (the clean connections' sessions are still there).
+        await foreach (RedisKey key in mux.GetServer(mux.GetEndPoints().Single()).KeysAsync(pattern: prefix + ":server:*"))
+        {
+            await mux.GetDatabase().KeyDeleteAsync(key);
+        }
+
+        // Unclean: s_client is killed while connected (its session file already written): serve sees EOF without
+        // close_notify, and the session must leave Redis, so the same file does not resume on the other process.
+        string killed = pki.PathOf("killed.pem");
+        var arguments = new[] { "s_client", "-connect", $"127.0.0.1:{fleet.Ports[0]}", version == TlsVersion.Tls12 ? "-tls1_2" : "-tls1_3", "-servername", "localhost", "-sess_out", killed };
+        using (ToolProcess client = ToolProcess.Start("openssl", arguments))
+        {
+            await client.WriteAsync("ping-fleet\n");
+            await client.WaitForOutputAsync(o => o.Split('\n').Any(l => l.Trim() == "ping-fleet") && o.Contains("New, ", StringComparison.Ordinal), Fleet.Timeout, "the echo");
+            await WaitUntilAsync(() => KeyCountAsync(mux, prefix).Result >= 1, "the live connection's session in Redis");
+        } // killed here
+        await WaitUntilAsync(() => KeyCountAsync(mux, prefix).Result == 0, "Redis without the killed client's sessions");
+        Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[1], version, "-sess_in", killed));
+        Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[0], version, "-sess_in", killed));
+    }
+
     [Fact]
     public async Task RedisDown_LookupAndStoreErrors_AreCountedOnTheMeter_ByOperationAndType()
     {

@@ -15,6 +15,22 @@ public sealed partial class SslConnection
 {
     // What this server connection put in or took from the context's store: removed again if it ends uncleanly (S8).
     private ServerStoreTrail? _storeTrail;
+    // The transport ended before the peer's close_notify (FastSslStream saw EOF): OpenSSL 3 over a socket calls that a
+    // fatal "unexpected eof while reading", but memory BIOs never show OpenSSL the EOF, and a later SSL_shutdown of ours
+    // would make the close look clean.
+    private bool _transportEndedUncleanly;
+
+    /// <summary>FastSslStream: the inner stream ended; without the peer's close_notify the session is dead for the server store.</summary>
+    internal void NoteTransportEnded(bool closeNotifyReceived)
+    {
+        if (!closeNotifyReceived)
+        {
+            // At once: the stream may still send its own close_notify and pool this object, whose Reset (and so ObserveClose)
+            // comes only when it is rented again.
+            _transportEndedUncleanly = true;
+            RemoveTrail(fatalError: false);
+        }
+    }
     /// <summary>
     /// The lookup a paused server handshake waits for (the shim's <c>SSL_CTX_set_client_hello_cb</c> returned
     /// <c>SSL_CLIENT_HELLO_RETRY</c>); false when none is pending.
@@ -116,12 +132,25 @@ public sealed partial class SslConnection
     // runs in the background: Dispose never waits on the network.
     private void EndServerStoreTrail(bool fatalError, bool uncleanClose)
     {
-        ServerStoreTrail? trail = Interlocked.Exchange(ref _storeTrail, null);
-        if (trail is null || !(fatalError || uncleanClose) || Context.ServerSessionStore is not { } store)
+        uncleanClose |= _transportEndedUncleanly;
+        _transportEndedUncleanly = false;
+        if (fatalError || uncleanClose)
         {
-            return;
+            RemoveTrail(fatalError);
         }
-        _ = trail.RemoveAllAsync(store, Context.ServerSessionCacheCounters, Context.ServerSessionLookupTimeout, fatalError);
+        else
+        {
+            Volatile.Write(ref _storeTrail, null);
+        }
+    }
+
+    private void RemoveTrail(bool fatalError)
+    {
+        ServerStoreTrail? trail = Interlocked.Exchange(ref _storeTrail, null);
+        if (trail is not null && Context.ServerSessionStore is { } store)
+        {
+            _ = trail.RemoveAllAsync(store, Context.ServerSessionCacheCounters, Context.ServerSessionLookupTimeout, fatalError);
+        }
     }
 
     private ServerStoreTrail Trail()
