@@ -60,6 +60,11 @@ public sealed partial class SslContext
     /// <see cref="ServerSessionLookupTimeout"/>) before it goes on; no managed code runs inside OpenSSL. New sessions are
     /// stored from <see cref="SessionEstablished"/>: a handler set before this call still receives them, one set after
     /// replaces the store's. TLS 1.3 resumes from the store only with stateful tickets (<see cref="SslContextOptions.EnableTickets"/> false).
+    /// S8: a server connection that ends without close_notify after its handshake (<see cref="SslConnection.Dispose"/> or
+    /// <see cref="SslConnection.Reset"/> before <c>SSL_shutdown</c>, or a peer whose transport ended before its close_notify
+    /// under <see cref="FastSslStream"/>), or with a fatal error, removes from the store every session it stored and the
+    /// TLS 1.2 id it resumed (<see cref="ISslServerSessionStore.RemoveAsync"/>, in the background: nothing waits on the
+    /// network); OpenSSL's own <c>SSL_CTX_remove_session</c> reaches only its internal cache.
     /// Callers driving <see cref="SslConnection.Handshake"/> themselves answer <see cref="SslStatus.NeedsSessionLookup"/> with
     /// <see cref="SslConnection.TryGetSessionLookup"/> and <see cref="SslConnection.ProvideSession"/>; <see cref="SslMemoryPipe"/> does not.
     /// </summary>
