@@ -56,13 +56,13 @@ public sealed class ServerStoreUncleanCloseTests : LiveObjectTest
             {
                 await WaitUntilAsync(() => serverA.ServerSessionCacheCounters.Stored >= 1, "the clean connection's session reached Redis");
                 await Task.Delay(300); // room for a wrong removal to land before the other context looks
-                Assert.True(await KeyCountAsync(redisA, prefix) >= 1);
+                await WaitUntilAsync(async () => await KeyCountAsync(redisA, prefix) >= 1, "the clean connection's session still in Redis");
             }
             else
             {
                 // The removal runs in the background after Dispose; Redis itself must end up without the session.
                 await WaitUntilAsync(() => serverA.ServerSessionCacheCounters.Removed >= 1, "the store removal after the unclean end");
-                await WaitUntilAsync(() => KeyCountAsync(redisA, prefix).Result == 0, "Redis without the dead session");
+                await WaitUntilAsync(async () => await KeyCountAsync(redisA, prefix) == 0, "Redis without the dead session");
             }
 
             (bool reused, SslSession next) = await EngineHandshake.ConnectAsync(client, serverB, session, Ending.Clean);
@@ -105,7 +105,7 @@ public sealed class ServerStoreUncleanCloseTests : LiveObjectTest
         string clean = pki.PathOf("clean.pem");
         Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[0], version, "-sess_out", clean));
         await Task.Delay(500); // room for a wrong removal
-        Assert.True(await KeyCountAsync(mux, prefix) >= 1);
+        await WaitUntilAsync(async () => await KeyCountAsync(mux, prefix) >= 1, "the clean connection's session still in Redis");
         Assert.True(await OpenSslClient.ConnectAsync(fleet.Ports[1], version, "-sess_in", clean));
         // Start the unclean case from an empty store (the clean connections' sessions are still there).
         await foreach (RedisKey key in mux.GetServer(mux.GetEndPoints().Single()).KeysAsync(pattern: prefix + ":server:*"))
@@ -121,9 +121,9 @@ public sealed class ServerStoreUncleanCloseTests : LiveObjectTest
         {
             await client.WriteAsync("ping-fleet\n");
             await client.WaitForOutputAsync(o => o.Split('\n').Any(l => l.Trim() == "ping-fleet") && o.Contains("New, ", StringComparison.Ordinal), Fleet.Timeout, "the echo");
-            await WaitUntilAsync(() => KeyCountAsync(mux, prefix).Result >= 1, "the live connection's session in Redis");
+            await WaitUntilAsync(async () => await KeyCountAsync(mux, prefix) >= 1, "the live connection's session in Redis");
         } // killed here
-        await WaitUntilAsync(() => KeyCountAsync(mux, prefix).Result == 0, "Redis without the killed client's sessions");
+        await WaitUntilAsync(async () => await KeyCountAsync(mux, prefix) == 0, "Redis without the killed client's sessions");
         Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[1], version, "-sess_in", killed));
         Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[0], version, "-sess_in", killed));
     }
@@ -177,6 +177,27 @@ public sealed class ServerStoreUncleanCloseTests : LiveObjectTest
             count++;
         }
         return count;
+    }
+
+    // Polls Redis without blocking a thread (the pool is small on 2 cores); a Redis timeout under load is "not yet".
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            try
+            {
+                if (await condition())
+                {
+                    return;
+                }
+            }
+            catch (RedisTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for: {what}");
+            await Task.Delay(20);
+        }
     }
 
     private static async Task WaitUntilAsync(Func<bool> condition, string what)
