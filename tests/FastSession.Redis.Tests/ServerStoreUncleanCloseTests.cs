@@ -84,6 +84,8 @@ public sealed class ServerStoreUncleanCloseTests : LiveObjectTest
         // its context counter, so wait for it rather than read it once).
         string reason = ending == Ending.FatalAlert ? "fatal_error" : "unclean_close";
         await WaitUntilAsync(() => meter.Sum(FastSessionTelemetry.ServerStoreLookups) >= 1, "lookups on the meter");
+        Assert.NotEmpty(meter.Of(FastSessionTelemetry.ServerStoreLookupDuration)); // B waited for Redis
+        Assert.All(meter.Of(FastSessionTelemetry.ServerStoreLookupDuration), m => Assert.InRange(m.Value, 0, 2.5));
         await WaitUntilAsync(() => meter.Sum(FastSessionTelemetry.ServerStoreStored) >= a.Stored, "stored on the meter");
         await WaitUntilAsync(() => meter.Sum(FastSessionTelemetry.ServerStoreHits) >= (ending == Ending.Clean ? 1 : 0), "hits on the meter");
         await WaitUntilAsync(() => meter.Sum(FastSessionTelemetry.ServerStoreMisses) >= (ending == Ending.Clean ? 0 : 1), "misses on the meter");

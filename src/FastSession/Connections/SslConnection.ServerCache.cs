@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using FastSession.Interop;
@@ -88,10 +89,15 @@ public sealed partial class SslConnection
         byte[]? der = null;
         if (context.ServerSessionStore is { } store)
         {
+            long started = ServerStoreMetrics.TimingLookups ? Stopwatch.GetTimestamp() : 0;
             Task<byte[]?> call = store.GetAsync(lookup.Key, lookup.IsSingleUse, cancellationToken).AsTask();
             try
             {
                 der = await call.WaitAsync(context.ServerSessionLookupTimeout, cancellationToken).ConfigureAwait(false);
+                if (started != 0)
+                {
+                    ServerStoreMetrics.LookupWaited(started);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -84,6 +84,10 @@ public static class FastSessionTelemetry
     /// <summary>Counter: new server sessions the store accepted.</summary>
     public const string ServerStoreStored = "fastsession.server_store.stored";
 
+    /// <summary>Histogram (s): how long a paused server handshake waited for the server session store's answer (the
+    /// round trip plus the wake-ups around it; at most <see cref="SslContext.ServerSessionLookupTimeout"/>).</summary>
+    public const string ServerStoreLookupDuration = "fastsession.server_store.lookup.duration";
+
     /// <summary>Counter: sessions removed from the server store because their connection ended without a clean shutdown
     /// or with a fatal error (S8). Tag <see cref="InvalidationReasonTag"/>: <c>unclean_close</c> | <c>fatal_error</c>.</summary>
     public const string ServerStoreRemovals = "fastsession.server_store.removals";

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using static FastSession.FastSessionTelemetry;
 
@@ -23,6 +24,9 @@ internal static class ServerStoreMetrics
         ServerStoreGarbage, "{session}", "Server store answers that were no session of their key.");
     private static readonly Counter<long> s_stored = FastSessionMetrics.Meter.CreateCounter<long>(
         ServerStoreStored, "{session}", "New server sessions the store accepted.");
+    private static readonly Histogram<double> s_lookupDuration = FastSessionMetrics.Meter.CreateHistogram(
+        ServerStoreLookupDuration, "s", "How long paused server handshakes waited for the server session store's answer.",
+        tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] });
     private static readonly Counter<long> s_removals = FastSessionMetrics.Meter.CreateCounter<long>(
         ServerStoreRemovals, "{session}", "Sessions removed from the server store because their connection ended uncleanly or with a fatal error (S8).");
 
@@ -34,6 +38,11 @@ internal static class ServerStoreMetrics
     internal static void Lookup() => s_lookups.Add(1);
 
     internal static void Hit() => s_hits.Add(1);
+
+    /// <summary>Whether anyone listens to the lookup duration (the caller then takes a timestamp).</summary>
+    internal static bool TimingLookups => s_lookupDuration.Enabled;
+
+    internal static void LookupWaited(long startTimestamp) => s_lookupDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds);
 
     internal static void Miss() => s_misses.Add(1);
 
