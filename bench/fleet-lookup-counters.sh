@@ -10,6 +10,8 @@ RP=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s
 SP=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 redis-server --port $RP --bind 127.0.0.1 --save "" --appendonly no --daemonize no --loglevel warning > redis.log 2>&1 &
 RPID=$!
+SPID=""
+trap 'kill $SPID $RPID 2>/dev/null || true' EXIT
 sleep 1
 CLI="$repo/src/FastSession.Cli/bin/Release/net10.0/FastSession.Cli.dll"
 dotnet $CLI serve --accept 127.0.0.1:$SP --no-tickets --quiet --session-store redis://127.0.0.1:$RP/x --session-store-timeout 1000 > serve.log 2>&1 &
@@ -20,7 +22,6 @@ DPID=$!
 sleep 3
 for v in 1.2 1.3; do timeout 60 dotnet $CLI connect 127.0.0.1:$SP --insecure --tls $v --reconnect 150 | tail -1; done
 wait $DPID
-kill $SPID $RPID
 python3 - "$work/c.json" <<'PY'
 import json, re, sys
 text = open(sys.argv[1]).read()
