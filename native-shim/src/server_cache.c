@@ -13,8 +13,9 @@
  * now lets the handshake go on, and the get-session callback returns what was provided.
  *
  * New sessions reach the store through the new-session callback the context already has (the ring,
- * context.c); removals are counted per context (SSL_CTX_sess_set_remove_cb gives no SSL, and with
- * SSL_SESS_CACHE_NO_INTERNAL_STORE OpenSSL calls it only for sessions its internal cache held).
+ * context.c); remove-callback events are only counted here (SSL_CTX_sess_set_remove_cb gives no SSL and runs
+ * inside OpenSSL). S8 for the external store is managed code's: when a server connection ends uncleanly or
+ * with a fatal error, SslConnection (SslConnection.ServerCache.cs) deletes what it stored from the store.
  */
 #include "fs_internal.h"
 

@@ -27,6 +27,21 @@ internal static class Bounded
         }
     }
 
+    // The server store's calls: the caller (SslContext) counts failures by type, so they are thrown, not swallowed:
+    // TimeoutException past the wait, the Redis client's exception otherwise.
+    internal static async Task<T> OrThrowAsync<T>(Task<T> task, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await task.WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            Observe(task);
+            throw;
+        }
+    }
+
     private static void Observe(Task task)
     {
         if (!task.IsCompleted)

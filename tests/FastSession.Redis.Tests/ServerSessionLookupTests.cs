@@ -206,6 +206,9 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
             }
             return _sessions.TryGetValue(key, out byte[]? der) ? der : null;
         }
+
+        public ValueTask<bool> RemoveAsync(ReadOnlyMemory<byte> sessionId, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(_sessions.TryRemove(Convert.ToHexString(sessionId.Span), out _));
     }
 
     private sealed class FailingStore(string failure, byte[] otherSession) : ISslServerSessionStore
@@ -224,5 +227,8 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
                 _ => otherSession, // a real session, but not the one asked for
             };
         }
+
+        public ValueTask<bool> RemoveAsync(ReadOnlyMemory<byte> sessionId, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(false);
     }
 }

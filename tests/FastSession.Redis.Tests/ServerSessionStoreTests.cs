@@ -137,40 +137,89 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         await using RedisServer redis = await RedisServer.StartNewAsync();
         int samples = Math.Max(40, Offers * 4);
 
-        // Baseline: one process, its internal cache (no store), resumed on the same server. The store: two processes, every
-        // resumption on the other one, its session fetched from Redis. Both fleets run at once and the samples alternate
-        // (baseline, store, Redis GET, ...), so the machine's load weighs on the three series alike.
-        using Fleet localFleet = await Fleet.StartAsync(pki, 1, "--no-tickets");
+        // Baseline: two processes with their internal caches (no store), each client resuming on the server that issued its
+        // session. The store: two processes, every resumption on the other one, its session fetched from Redis. Both fleets
+        // run at once and the samples alternate (baseline, store, Redis GET, PING, ...), so each server process sees a
+        // connection every other round in both setups and the machine's load weighs on the series alike.
+        using Fleet localFleet = await Fleet.StartAsync(pki, 2, "--no-tickets");
         using Fleet storeFleet = await Fleet.StartAsync(pki, 2, "--no-tickets", "--session-store", redis.Location("p"), "--session-store-timeout", "1000");
-        using var localClient = new StoreClient(version, pki.CertificatePem);
+        using var localClient0 = new StoreClient(version, pki.CertificatePem);
+        using var localClient1 = new StoreClient(version, pki.CertificatePem);
+        StoreClient[] localClients = [localClient0, localClient1];
         using var storeClient = new StoreClient(version, pki.CertificatePem);
         await using ConnectionMultiplexer m = await ConnectionMultiplexer.ConnectAsync(RedisLocation.Parse(redis.Location("p")).ToConfiguration());
         IDatabase db = m.GetDatabase();
+        for (var connecting = Stopwatch.StartNew(); !m.IsConnected; await Task.Delay(50))
+        {
+            Assert.True(connecting.Elapsed < TimeSpan.FromSeconds(20), "the probe's Redis connection did not come up");
+        }
         await db.StringSetAsync("p:rtt", new byte[1500]);
-        await localClient.ConnectAsync(localFleet.Ports[0]);
-        await WarmUpAsync(localClient, localFleet.Ports[0], localFleet.Ports[0]);
+        for (int server = 0; server < 2; server++)
+        {
+            await localClients[server].ConnectAsync(localFleet.Ports[server]);
+            await WarmUpAsync(localClients[server], localFleet.Ports[server], localFleet.Ports[server]);
+        }
         await storeClient.ConnectAsync(storeFleet.Ports[0]);
         await WarmUpAsync(storeClient, storeFleet.Ports[1], storeFleet.Ports[0]);
-        // One Redis round trip as the servers see it: GET of a session-sized value from another process on loopback,
-        // after an idle moment like a handshake's lookup (not a hot loop whose replies are already on their way).
+        // One Redis round trip as the servers see it: PING, and GET of a session-sized value, from another process on
+        // loopback, after an idle moment like a handshake's lookup (not a hot loop whose replies are already on their way).
+        ConfigurationOptions adminOptions = RedisLocation.Parse(redis.Location("p")).ToConfiguration();
+        adminOptions.AllowAdmin = true; // INFO commandstats
+        await using ConnectionMultiplexer adminConnection = await ConnectionMultiplexer.ConnectAsync(adminOptions);
+        IServer admin = adminConnection.GetServer(adminConnection.GetEndPoints()[0]);
+        long lookupsBefore = await LookupCallsAsync(admin, version);
         var rtt = new List<double>();
+        var ping = new List<double>();
         for (int i = 0; i < samples; i++)
         {
-            Assert.True(await localClient.ConnectAsync(localFleet.Ports[0]));
+            Assert.True(await localClients[i % 2].ConnectAsync(localFleet.Ports[i % 2]));
             Assert.True(await storeClient.ConnectAsync(storeFleet.Ports[(i + 1) % 2]));
             await Task.Delay(2);
             long start = Stopwatch.GetTimestamp();
             await db.StringGetAsync("p:rtt");
             rtt.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            await Task.Delay(1);
+            ping.Add((await db.PingAsync()).TotalMilliseconds);
         }
-        List<double> local = localClient.ResumedHandshakeTimes, stored = storeClient.ResumedHandshakeTimes;
+        long lookupCalls = await LookupCallsAsync(admin, version) - lookupsBefore - (version == TlsVersion.Tls12 ? samples : 0);
+        List<double> local = [.. localClient0.ResumedHandshakeTimes, .. localClient1.ResumedHandshakeTimes], stored = storeClient.ResumedHandshakeTimes;
         double extra = Median(stored) - Median(local);
+        double extra99 = Percentile(stored, 0.99) - Percentile(local, 0.99);
         Report(string.Create(CultureInfo.InvariantCulture,
-            $"server store lookup, {Name(version)}: resumed handshake, internal cache {FleetClient.Percentiles(local)}; Redis store on another server {FleetClient.Percentiles(stored)}; Redis GET round trip {FleetClient.Percentiles(rtt)}; p50 added {extra:0.00} ms = {extra / Median(rtt):0.0} round trips"));
-        // The target is one round trip; on the shared 2-core machine (load 25-35 while four helpers build) TLS 1.3 sittings
-        // measured up to 4.3 ms added, so this bound only catches a lookup that waits for something other than Redis
-        // (a timeout, a blocked thread). The figures above are the measurement (bench/RESULTS.md, "Fleet").
+            $"server store lookup, {Name(version)}: resumed handshake, internal cache {FleetClient.Percentiles(local)}; Redis store on another server {FleetClient.Percentiles(stored)}; Redis GET round trip {FleetClient.Percentiles(rtt)}; PING {FleetClient.Percentiles(ping)}; added p50 {extra:0.00} ms = {extra / Median(rtt):0.0} GET round trips, p99 {extra99:0.00} ms; lookup commands on the handshake path {lookupCalls} for {stored.Count} resumed handshakes"));
+        // Sound, load-independent: each resumed handshake made exactly one Redis call on its path (GET for a TLS 1.2 id,
+        // GETDEL for a TLS 1.3 ticket, counted by Redis itself in INFO commandstats; the probe's GETs are subtracted).
+        Assert.Equal(samples, stored.Count);
+        Assert.Equal(samples, lookupCalls);
+        // Timing: "no more than one round trip added" is a sub-millisecond claim, measured by bench/fleet-lookup.sh and
+        // reported above; on the shared 2-core machine (and in CI under ASan+UBSan) scheduling alone moves a p50 by
+        // milliseconds, so a bound that tight would fail for reasons that are not the lookup. This bound catches a lookup
+        // that waits for something other than Redis (its 1000 ms timeout, a blocked thread): far below that timeout.
         Assert.True(extra <= Median(rtt) + 5.0, $"the lookup added {extra:0.00} ms, a Redis round trip is {Median(rtt):0.00} ms");
+    }
+
+    private static async Task<long> LookupCallsAsync(IServer redis, TlsVersion version)
+    {
+        string command = version == TlsVersion.Tls12 ? "cmdstat_get" : "cmdstat_getdel";
+        foreach (IGrouping<string, KeyValuePair<string, string>> section in await redis.InfoAsync("commandstats"))
+        {
+            foreach (KeyValuePair<string, string> line in section)
+            {
+                if (line.Key == command)
+                {
+                    // calls=12,usec=...
+                    string calls = line.Value.Split(',')[0];
+                    return long.Parse(calls["calls=".Length..], CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static double Percentile(List<double> values, double q)
+    {
+        double[] sorted = values.OrderBy(static v => v).ToArray();
+        return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
     }
 
     // The first resumptions on each server process compile its lookup path: not what is measured.

@@ -156,6 +156,7 @@ public sealed unsafe partial class SslConnection
     // connection on this object starts clean; after Dispose the outcome stays readable.
     private void ObserveClose(bool reuse)
     {
+        bool uncleanClose = false;
         if (_handshakeComplete && !_closeObserved)
         {
             _closeObserved = true;
@@ -165,9 +166,12 @@ public sealed unsafe partial class SslConnection
             }
             else if ((ConnectionNative.SslGetShutdown(this) & 1) == 0)
             {
+                uncleanClose = true;
                 FastSessionMetrics.RecordInvalidated(IsServer, fatalError: false);
             }
         }
+        // A server session store is not reached by OpenSSL's removal (S8): fleet (SslConnection.ServerCache.cs).
+        EndServerStoreTrail(fatalError: _fault is not null, uncleanClose);
         if (!reuse)
         {
             return;

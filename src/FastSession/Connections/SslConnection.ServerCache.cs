@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using FastSession.Interop;
@@ -12,6 +14,24 @@ public readonly record struct SslSessionLookup(ReadOnlyMemory<byte> Key, bool Is
 
 public sealed partial class SslConnection
 {
+    // What this server connection put in or took from the context's store: removed again if it ends uncleanly (S8).
+    private ServerStoreTrail? _storeTrail;
+    // The transport ended before the peer's close_notify (FastSslStream saw EOF): OpenSSL 3 over a socket calls that a
+    // fatal "unexpected eof while reading", but memory BIOs never show OpenSSL the EOF, and a later SSL_shutdown of ours
+    // would make the close look clean.
+    private bool _transportEndedUncleanly;
+
+    /// <summary>FastSslStream: the inner stream ended; without the peer's close_notify the session is dead for the server store.</summary>
+    internal void NoteTransportEnded(bool closeNotifyReceived)
+    {
+        if (!closeNotifyReceived)
+        {
+            // At once: the stream may still send its own close_notify and pool this object, whose Reset (and so ObserveClose)
+            // comes only when it is rented again.
+            _transportEndedUncleanly = true;
+            RemoveTrail(fatalError: false);
+        }
+    }
     /// <summary>
     /// The lookup a paused server handshake waits for (the shim's <c>SSL_CTX_set_client_hello_cb</c> returned
     /// <c>SSL_CLIENT_HELLO_RETRY</c>); false when none is pending.
@@ -69,26 +89,37 @@ public sealed partial class SslConnection
         byte[]? der = null;
         if (context.ServerSessionStore is { } store)
         {
+            long started = ServerStoreMetrics.TimingLookups ? Stopwatch.GetTimestamp() : 0;
             Task<byte[]?> call = store.GetAsync(lookup.Key, lookup.IsSingleUse, cancellationToken).AsTask();
             try
             {
                 der = await call.WaitAsync(context.ServerSessionLookupTimeout, cancellationToken).ConfigureAwait(false);
+                if (started != 0)
+                {
+                    ServerStoreMetrics.LookupWaited(started);
+                }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 Observe(call);
                 throw;
             }
-            catch (Exception)
+            catch (Exception e)
             {
                 Observe(call);
-                counters.Error();
+                counters.Error("get", e);
             }
         }
         bool offered = ProvideSession(der ?? []);
         if (offered)
         {
             counters.Hit();
+            if (!lookup.IsSingleUse)
+            {
+                // A TLS 1.2 id stays in the store for other connections: this one's unclean end must remove it. (A TLS 1.3
+                // stateful ticket was taken; the tickets this connection issues reach the trail as they are stored.)
+                Trail().Add(lookup.Key.ToArray(), null);
+            }
             return;
         }
         if (der is { Length: > 0 })
@@ -96,8 +127,103 @@ public sealed partial class SslConnection
             counters.Junk();
         }
         counters.Miss();
+    }
 
-        static void Observe(Task task) =>
-            task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    /// <summary>Records a session this connection stored (<see cref="SslContext.UseServerSessionStore"/>) and its pending add.</summary>
+    internal void TrailStoredSession(byte[] sessionId, Task add) => Trail().Add(sessionId, add);
+
+    // ObserveClose (Reset, Dispose), inside the exclusive scope: a server connection that ended without close_notify
+    // after its handshake, or with a fatal error, takes its sessions out of the store (what SSL_CTX_remove_session does to
+    // OpenSSL's internal cache, which the external store never reaches: OpenSSL calls no callback for it). The removal
+    // runs in the background: Dispose never waits on the network.
+    private void EndServerStoreTrail(bool fatalError, bool uncleanClose)
+    {
+        uncleanClose |= _transportEndedUncleanly;
+        _transportEndedUncleanly = false;
+        if (fatalError || uncleanClose)
+        {
+            RemoveTrail(fatalError);
+        }
+        else
+        {
+            Volatile.Write(ref _storeTrail, null);
+        }
+    }
+
+    private void RemoveTrail(bool fatalError)
+    {
+        ServerStoreTrail? trail = Interlocked.Exchange(ref _storeTrail, null);
+        if (trail is not null && Context.ServerSessionStore is { } store)
+        {
+            _ = trail.RemoveAllAsync(store, Context.ServerSessionCacheCounters, Context.ServerSessionLookupTimeout, fatalError);
+        }
+    }
+
+    private ServerStoreTrail Trail()
+    {
+        ServerStoreTrail? trail = Volatile.Read(ref _storeTrail);
+        if (trail is null)
+        {
+            trail = new ServerStoreTrail();
+            trail = Interlocked.CompareExchange(ref _storeTrail, trail, null) ?? trail;
+        }
+        return trail;
+    }
+
+    private static void Observe(Task task) =>
+        task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    // The session ids one server connection stored or resumed from the store, with the adds still in flight.
+    private sealed class ServerStoreTrail
+    {
+        private readonly List<(byte[] Id, Task? Add)> _entries = new(2);
+
+        public void Add(byte[] id, Task? add)
+        {
+            lock (_entries)
+            {
+                _entries.Add((id, add));
+            }
+        }
+
+        public async Task RemoveAllAsync(ISslServerSessionStore store, SslServerSessionCacheCounters counters, TimeSpan lookupTimeout, bool fatalError)
+        {
+            (byte[] Id, Task? Add)[] entries;
+            lock (_entries)
+            {
+                entries = _entries.ToArray();
+            }
+            // An add still in flight would store the session again after the removal: wait for it first (bounded; a
+            // store that orders its calls, like Redis on one connection, needs no wait at all).
+            TimeSpan wait = lookupTimeout * 2 + TimeSpan.FromSeconds(1);
+            foreach ((_, Task? add) in entries)
+            {
+                if (add is { IsCompleted: false })
+                {
+                    try
+                    {
+                        await add.WaitAsync(wait).ConfigureAwait(false);
+                    }
+                    catch (Exception)
+                    {
+                        // The add's own failure is counted where it ran; a late one proceeds to the removal anyway.
+                    }
+                }
+            }
+            foreach ((byte[] id, _) in entries)
+            {
+                try
+                {
+                    if (await store.RemoveAsync(id).AsTask().WaitAsync(wait).ConfigureAwait(false))
+                    {
+                        counters.Remove(fatalError);
+                    }
+                }
+                catch (Exception e)
+                {
+                    counters.Error("remove", e);
+                }
+            }
+        }
     }
 }

@@ -63,6 +63,35 @@ public static class FastSessionTelemetry
     /// (invalidated by an unclean close or a fatal error after it was cached) | <c>disposed</c> (disposed by its giver).</summary>
     public const string CacheInvalidations = "fastsession.client_cache.invalidations";
 
+    /// <summary>Counter: server handshakes that paused to look their offered session id or stateful ticket up in the
+    /// server session store (<see cref="SslContext.UseServerSessionStore"/>).</summary>
+    public const string ServerStoreLookups = "fastsession.server_store.lookups";
+
+    /// <summary>Counter: server store lookups that handed OpenSSL a session of the key asked for.</summary>
+    public const string ServerStoreHits = "fastsession.server_store.hits";
+
+    /// <summary>Counter: server store lookups that went on as full handshakes (nothing stored, errors, timeouts, garbage).</summary>
+    public const string ServerStoreMisses = "fastsession.server_store.misses";
+
+    /// <summary>Counter: server store calls that threw or outlasted <see cref="SslContext.ServerSessionLookupTimeout"/>. Tags
+    /// <see cref="ServerStoreOperationTag"/> (<c>get</c> | <c>add</c> | <c>remove</c>) and <see cref="ErrorTypeTag"/>
+    /// (<c>timeout</c> or the exception's type name).</summary>
+    public const string ServerStoreErrors = "fastsession.server_store.errors";
+
+    /// <summary>Counter: store answers that were no session of their key (a miss).</summary>
+    public const string ServerStoreGarbage = "fastsession.server_store.garbage";
+
+    /// <summary>Counter: new server sessions the store accepted.</summary>
+    public const string ServerStoreStored = "fastsession.server_store.stored";
+
+    /// <summary>Histogram (s): how long a paused server handshake waited for the server session store's answer (the
+    /// round trip plus the wake-ups around it; at most <see cref="SslContext.ServerSessionLookupTimeout"/>).</summary>
+    public const string ServerStoreLookupDuration = "fastsession.server_store.lookup.duration";
+
+    /// <summary>Counter: sessions removed from the server store because their connection ended without a clean shutdown
+    /// or with a fatal error (S8). Tag <see cref="InvalidationReasonTag"/>: <c>unclean_close</c> | <c>fatal_error</c>.</summary>
+    public const string ServerStoreRemovals = "fastsession.server_store.removals";
+
     /// <summary>Observable up-down counter: live <c>SSL_CTX</c> objects (<see cref="LiveObjectCounts"/>).</summary>
     public const string LiveContexts = "fastsession.live.contexts";
 
@@ -95,6 +124,9 @@ public static class FastSessionTelemetry
 
     /// <summary>Why a session was invalidated (<see cref="SessionsInvalidated"/>).</summary>
     public const string InvalidationReasonTag = "fastsession.invalidation.reason";
+
+    /// <summary>The server store call that failed (<see cref="ServerStoreErrors"/>): <c>get</c>, <c>add</c> or <c>remove</c>.</summary>
+    public const string ServerStoreOperationTag = "fastsession.server_store.operation";
 
     /// <summary>Why the cache refused or dropped a session.</summary>
     public const string CacheRejectionTag = "fastsession.cache.reason";

@@ -60,6 +60,11 @@ public sealed partial class SslContext
     /// <see cref="ServerSessionLookupTimeout"/>) before it goes on; no managed code runs inside OpenSSL. New sessions are
     /// stored from <see cref="SessionEstablished"/>: a handler set before this call still receives them, one set after
     /// replaces the store's. TLS 1.3 resumes from the store only with stateful tickets (<see cref="SslContextOptions.EnableTickets"/> false).
+    /// S8: a server connection that ends without close_notify after its handshake (<see cref="SslConnection.Dispose"/> or
+    /// <see cref="SslConnection.Reset"/> before <c>SSL_shutdown</c>, or a peer whose transport ended before its close_notify
+    /// under <see cref="FastSslStream"/>), or with a fatal error, removes from the store every session it stored and the
+    /// TLS 1.2 id it resumed (<see cref="ISslServerSessionStore.RemoveAsync"/>, in the background: nothing waits on the
+    /// network); OpenSSL's own <c>SSL_CTX_remove_session</c> reaches only its internal cache.
     /// Callers driving <see cref="SslConnection.Handshake"/> themselves answer <see cref="SslStatus.NeedsSessionLookup"/> with
     /// <see cref="SslConnection.TryGetSessionLookup"/> and <see cref="SslConnection.ProvideSession"/>; <see cref="SslMemoryPipe"/> does not.
     /// </summary>
@@ -90,10 +95,11 @@ public sealed partial class SslContext
         {
             ReleaseLease();
         }
+        ServerStoreMetrics.EnsureCreated();
         SessionEstablishedHandler? previous = SessionEstablished;
         SessionEstablished = (connection, session) =>
         {
-            StoreServerSession(store, session);
+            StoreServerSession(store, connection, session);
             if (previous is not null)
             {
                 previous(connection, session);
@@ -105,8 +111,9 @@ public sealed partial class SslContext
         };
     }
 
-    // Runs after the engine call returned; the store call goes on in the background, bounded by the store itself.
-    private void StoreServerSession(ISslServerSessionStore store, SslSession session)
+    // Runs after the engine call returned; the store call goes on in the background, bounded by the store itself. The id
+    // and the call go on the connection's trail, so an unclean end of the connection removes what it stored (S8).
+    private void StoreServerSession(ISslServerSessionStore store, SslConnection connection, SslSession session)
     {
         if (session.IsNone || !session.IsResumable)
         {
@@ -121,7 +128,7 @@ public sealed partial class SslContext
         }
         byte[] der = session.ToDer();
         SslServerSessionCacheCounters counters = ServerSessionCacheCounters;
-        _ = StoreAsync();
+        connection.TrailStoredSession(id, StoreAsync());
 
         async Task StoreAsync()
         {
@@ -132,9 +139,9 @@ public sealed partial class SslContext
                     counters.Store();
                 }
             }
-            catch (Exception)
+            catch (Exception e)
             {
-                counters.Error();
+                counters.Error("add", e);
             }
         }
     }
@@ -149,6 +156,7 @@ public sealed class SslServerSessionCacheCounters
     private long _errors;
     private long _garbage;
     private long _stored;
+    private long _removed;
 
     /// <summary>Handshakes that paused for the store.</summary>
     public long Lookups => Interlocked.Read(ref _lookups);
@@ -159,7 +167,7 @@ public sealed class SslServerSessionCacheCounters
     /// <summary>Lookups that went on as full handshakes (nothing stored, store down or slow, garbage).</summary>
     public long Misses => Interlocked.Read(ref _misses);
 
-    /// <summary>Store calls that failed or outlasted <see cref="SslContext.ServerSessionLookupTimeout"/>.</summary>
+    /// <summary>Store calls (lookups, adds, removals) that failed or outlasted <see cref="SslContext.ServerSessionLookupTimeout"/>.</summary>
     public long Errors => Interlocked.Read(ref _errors);
 
     /// <summary>Store answers that were no session of their key (<c>d2i_SSL_SESSION</c> failed or the id differed).</summary>
@@ -167,6 +175,10 @@ public sealed class SslServerSessionCacheCounters
 
     /// <summary>New sessions the store accepted.</summary>
     public long Stored => Interlocked.Read(ref _stored);
+
+    /// <summary>Sessions removed from the store because their connection ended without a clean shutdown or with a fatal
+    /// error (S8: OpenSSL's <c>SSL_CTX_remove_session</c> reaches only its internal cache).</summary>
+    public long Removed => Interlocked.Read(ref _removed);
 
     /// <summary>The process-wide counts of the shim's callbacks (<c>fs_server_cache_counts</c>): lookups, provided, rejected,
     /// returned to OpenSSL by the get-session callback, remove-callback events, ClientHellos with nothing to look up.</summary>
@@ -181,12 +193,47 @@ public sealed class SslServerSessionCacheCounters
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"lookups {Lookups}, hits {Hits}, misses {Misses}, errors {Errors}, garbage {Garbage}, stored {Stored}";
+    public override string ToString() => $"lookups {Lookups}, hits {Hits}, misses {Misses}, errors {Errors}, garbage {Garbage}, stored {Stored}, removed {Removed}";
 
-    internal void Lookup() => Interlocked.Increment(ref _lookups);
-    internal void Hit() => Interlocked.Increment(ref _hits);
-    internal void Miss() => Interlocked.Increment(ref _misses);
-    internal void Error() => Interlocked.Increment(ref _errors);
-    internal void Junk() => Interlocked.Increment(ref _garbage);
-    internal void Store() => Interlocked.Increment(ref _stored);
+    internal void Lookup()
+    {
+        Interlocked.Increment(ref _lookups);
+        ServerStoreMetrics.Lookup();
+    }
+
+    internal void Hit()
+    {
+        Interlocked.Increment(ref _hits);
+        ServerStoreMetrics.Hit();
+    }
+
+    internal void Miss()
+    {
+        Interlocked.Increment(ref _misses);
+        ServerStoreMetrics.Miss();
+    }
+
+    internal void Error(string operation, Exception e)
+    {
+        Interlocked.Increment(ref _errors);
+        ServerStoreMetrics.Error(operation, e is TimeoutException ? "timeout" : e.GetType().Name);
+    }
+
+    internal void Junk()
+    {
+        Interlocked.Increment(ref _garbage);
+        ServerStoreMetrics.Garbage();
+    }
+
+    internal void Store()
+    {
+        Interlocked.Increment(ref _stored);
+        ServerStoreMetrics.Stored();
+    }
+
+    internal void Remove(bool fatalError)
+    {
+        Interlocked.Increment(ref _removed);
+        ServerStoreMetrics.Removed(fatalError);
+    }
 }

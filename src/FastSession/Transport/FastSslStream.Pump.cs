@@ -217,6 +217,7 @@ public sealed partial class FastSslStream
                 if (count == 0)
                 {
                     _innerEof = true;
+                    _connection?.NoteTransportEnded(closeNotifyReceived: _readClosed); // fleet: S8 for the server store
                     return step == EngineStep.Handshake ? throw Fail(new SslHandshakeException(received == 0
                         ? "The peer closed the connection before sending any TLS handshake data."
                         : $"The peer closed the connection during the TLS handshake (after {received} bytes).")) : 0;

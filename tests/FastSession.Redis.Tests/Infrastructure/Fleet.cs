@@ -48,6 +48,9 @@ public sealed class Fleet : IDisposable
         }
     }
 
+    /// <summary>Process id of server <paramref name="index"/>.</summary>
+    public int ProcessId(int index) => _servers[index]?.ProcessId ?? throw new InvalidOperationException($"server {index} is not running");
+
     /// <summary>Output of server <paramref name="index"/> so far.</summary>
     public string Output(int index) => _servers[index]?.Output ?? "";
 
