@@ -117,6 +117,21 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
     private static SslContext Client(TlsVersion version) =>
         SslContext.CreateClient(new SslClientOptions { MinVersion = version, MaxVersion = version, DangerousAcceptAnyServerCertificate = true });
 
+    [Fact]
+    public void AContextThatDecidesEarlyData_RefusesAServerStore()
+    {
+        // Both need the SSL_CTX's one client-hello callback; the store's would silently turn every early byte into a rejection.
+        using SslContext server = SslContext.CreateServer(new SslServerOptions
+        {
+            MinVersion = TlsVersion.Tls13,
+            DangerousEnableReplayableEarlyData = true,
+            EarlyDataPolicy = _ => true,
+        });
+        var e = Assert.Throws<InvalidOperationException>(() => server.UseServerSessionStore(new DictionaryStore()));
+        Assert.Contains("early data", e.Message, StringComparison.Ordinal);
+        Assert.Null(server.ServerSessionStore);
+    }
+
     private static SslContext Server(TlsVersion version, ISslServerSessionStore store)
     {
         SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = version, MaxVersion = version, EnableTickets = false });

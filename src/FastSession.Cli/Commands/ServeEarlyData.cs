@@ -49,6 +49,11 @@ internal static class ServeEarlyData
             io.Output.WriteLine($"early data: on (at most {early.MaxEarlyData} bytes; replays refused by OpenSSL's single-use tickets in this process)");
             return null;
         }
+        if (settings.Fleet?.SessionStore is { Length: > 0 })
+        {
+            // One client-hello callback per SSL_CTX: the store's lookup pause and the replay guard's decision cannot share it.
+            throw CliException.Usage("--early-data-replay cannot be combined with --session-store; share --ticket-keys across the fleet instead.");
+        }
         RedisLocation location;
         try
         {

@@ -69,7 +69,8 @@ public sealed partial class SslContext
     /// <see cref="SslConnection.TryGetSessionLookup"/> and <see cref="SslConnection.ProvideSession"/>; <see cref="SslMemoryPipe"/> does not.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="store"/> is null.</exception>
-    /// <exception cref="InvalidOperationException">A client context, or a store is already installed.</exception>
+    /// <exception cref="InvalidOperationException">A client context, a store is already installed, or the context decides early data
+    /// (<see cref="SslServerOptions.EarlyDataPolicy"/> or <see cref="SslServerOptions.EarlyDataReplayGuard"/>: both would need the one client-hello callback).</exception>
     /// <exception cref="ObjectDisposedException">The context was disposed.</exception>
     public void UseServerSessionStore(ISslServerSessionStore store, SslServerCacheMode mode = SslServerCacheMode.NoInternal)
     {
@@ -77,6 +78,12 @@ public sealed partial class SslContext
         if (!IsServer)
         {
             throw new InvalidOperationException("A server session store belongs to server contexts (SSL_CTX_sess_set_get_cb); this is a client context.");
+        }
+        if (EarlyDataPolicy is not null || EarlyDataReplayGuard is not null)
+        {
+            // Both pause the handshake from the one client-hello callback an SSL_CTX has (SSL_CTX_set_client_hello_cb): the store's
+            // would replace the early-data decision, and every early byte would then be rejected without saying why.
+            throw new InvalidOperationException($"{this} decides early data (EarlyDataPolicy or EarlyDataReplayGuard); a server session store cannot be combined with it. Use shared ticket keys for resumption across processes with 0-RTT.");
         }
         if (Interlocked.CompareExchange(ref _serverStore, store, null) is not null)
         {

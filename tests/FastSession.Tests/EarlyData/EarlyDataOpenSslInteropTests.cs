@@ -100,6 +100,7 @@ public sealed class EarlyDataOpenSslInteropTests : IDisposable
     [InlineData("serve", "--accept", "127.0.0.1:0", "--early-data", "--tls", "1.2")]
     [InlineData("serve", "--accept", "127.0.0.1:0", "--early-data-replay", "redis://127.0.0.1:9/x")]
     [InlineData("serve", "--accept", "127.0.0.1:0", "--early-data", "--max-early-data", "0")]
+    [InlineData("serve", "--accept", "127.0.0.1:0", "--early-data", "--early-data-replay", "redis://127.0.0.1:9/x", "--session-store", "redis://127.0.0.1:9/y")]
     public async Task BadEarlyDataArguments_AreUsageErrors_OneLine(params string[] args)
     {
         var output = new CapturingWriter();
