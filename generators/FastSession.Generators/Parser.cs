@@ -147,7 +147,9 @@ namespace FastSession.Generators
                     DiagnosticDescriptors.TrivialCallTakesLock, AttributeLocation(attribute) ?? methodLocation, display, entryPoint, word));
             }
 
-            if (diagnostics.Count > 0 || returnType is null)
+            // Only errors stop the wrapper: a warning (FSG0016) may be suppressed where a contract makes the call
+            // correct, and the method must then still get its body.
+            if (diagnostics.Exists(static d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) || returnType is null)
             {
                 return new ImportMethodResult(null, null, diagnostics.ToEquatableArray());
             }
@@ -162,7 +164,7 @@ namespace FastSession.Generators
                 entryPoint,
                 trivial);
             var key = new EntryPointKey(libraryName, entryPoint, spec.NativeSignature, trivial, display, methodLocation);
-            return new ImportMethodResult(spec, key, EquatableArray<DiagnosticInfo>.Empty);
+            return new ImportMethodResult(spec, key, diagnostics.ToEquatableArray());
         }
 
         /// <summary>Groups valid imports by declaring type, in a stable order: one <see cref="LibraryClassSpec"/> per file.</summary>

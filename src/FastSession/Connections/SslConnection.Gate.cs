@@ -18,7 +18,7 @@ namespace FastSession;
 //   certificate: a view checks its epoch inside the lease, then reads. Two ways to hold one:
 //   * the driver thread (nearly always the only reader) stores its reading flag, then checks the bit and
 //     that it is still the driver: plain volatile accesses, no atomic instruction (an uncontended
-//     lock-prefixed add costs ~16 ns on the benchmark machine, more than the native read). This is the
+//     locked (LOCK ADD) add costs ~16 ns on the benchmark machine, more than the native read). This is the
 //     asymmetric Dekker pattern: an exclusive caller that is not the driver pays instead, with a
 //     process-wide memory barrier (Interlocked.MemoryBarrierProcessWide, membarrier on Linux) after
 //     setting the bit, then waits for the flag to clear and becomes the driver. After the barrier either
@@ -36,7 +36,7 @@ namespace FastSession;
 // Lock order: a connection's gate first, then (inside the native call) the SSL_CTX's locks and the
 // shim's session-owner guard (native-shim/src/session.c). Nothing here ever waits for another
 // connection's gate or for an SslContext lease while holding this one, and readers never wait.
-public sealed unsafe partial class SslConnection
+public sealed partial class SslConnection
 {
     private const int ExclusiveBit = 1;
     private const int OneReader = 2;
