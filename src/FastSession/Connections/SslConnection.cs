@@ -146,7 +146,7 @@ public sealed partial class SslConnection : IDisposable
         }
     }
 
-    internal ulong Epoch => _epoch;
+    internal ulong Epoch => Volatile.Read(ref _epoch);
 
     /// <summary>The negotiated ALPN protocol (<c>SSL_get0_alpn_selected</c>), or null. Allocates a string.</summary>
     public string? GetApplicationProtocol()
@@ -170,7 +170,12 @@ public sealed partial class SslConnection : IDisposable
     /// </summary>
     public bool TryBorrowSession(out SslSessionRef session)
     {
-        // The generated wrapper reads the pointer and the epoch under one reader lease.
+        // The pointer the last exclusive call published, with its epoch, needs no native call and no lease
+        // (SslConnection.Borrow.cs); otherwise the generated wrapper reads both under one reader lease.
+        if (TryBorrowPublishedSession(out session))
+        {
+            return true;
+        }
         session = SessionNative.SslGet0Session(this);
         return !session.IsEmpty;
     }
