@@ -49,6 +49,7 @@ typedef struct x509_st X509;
 #define FS_ERR_ARGUMENT (-3)       /* NULL pointer, negative length, unknown option */
 #define FS_ERR_BUFFER_TOO_SMALL (-4) /* nothing written; the needed size is in the out-parameter */
 #define FS_ERR_NOT_RESUMABLE (-5)  /* SetSession refused a session SSL_SESSION_is_resumable() rejects */
+#define FS_ERR_SESSION_CACHED (-6) /* SetTime/SetTimeout refused a session that is or may be in a context's cache */
 
 /* SSL_get_error values the managed engine acts on (same numbers as OpenSSL's). */
 #define FS_SSL_ERROR_NONE 0
@@ -233,8 +234,10 @@ FS_EXPORT void FastSessionNative_SslCtxFlushSessions(SSL_CTX* ctx, int64_t time)
 FS_EXPORT int64_t FastSessionNative_SslCtxSessNumber(SSL_CTX* ctx);
 
 /* Shims SSL_CTX_add_session / SSL_CTX_remove_session (server cache manipulation for tests and
- * tools). Return 1 on success, 0 otherwise (AddSession: also for a session bound to another
- * context). */
+ * tools). Return 1 on success, 0 otherwise. AddSession returns FS_ERR_WRONG_CONTEXT, adding nothing,
+ * for a session bound to another context or marked as (maybe) in another context's cache: one
+ * SSL_SESSION lives in one SSL_CTX's list (SSL_CTX_add_session would unlink it from the first list with
+ * the second's sentinels). What it adds is marked as cached, for good (FS_ERR_SESSION_CACHED below). */
 FS_EXPORT int32_t FastSessionNative_SslCtxAddSession(SSL_CTX* ctx, SSL_SESSION* session);
 FS_EXPORT int32_t FastSessionNative_SslCtxRemoveSession(SSL_CTX* ctx, SSL_SESSION* session);
 
@@ -390,7 +393,8 @@ FS_EXPORT int32_t FastSessionNative_SslSetNumTickets(SSL* ssl, int32_t count);
 /* Shims SSL_get_num_tickets. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslGetNumTickets(SSL* ssl);
 
-/* Shims SSL_SESSION_dup: a new, independent SSL_SESSION with the same contents (and context id).
+/* Shims SSL_SESSION_dup: a new, independent SSL_SESSION with the same contents (and context id),
+ * in no cache (OpenSSL clears its owner; the shim clears its cache mark): free to re-time and add.
  * Owned: free once with FastSessionNative_SslSessionFree. NULL on failure. */
 FS_EXPORT SSL_SESSION* FastSessionNative_SslSessionDup(const SSL_SESSION* session);
 
@@ -453,7 +457,11 @@ FS_EXPORT int64_t FastSessionNative_SslSessionGetTimeout(const SSL_SESSION* sess
  * FS_ERR_BUFFER_TOO_SMALL when cap is less. No error queue impact. */
 FS_EXPORT int32_t FastSessionNative_SslSessionGetId(const SSL_SESSION* session, uint8_t* buf, int32_t cap);
 
-/* Shims SSL_SESSION_set_time / SSL_SESSION_set_timeout (tests of expiry). Return 1 or 0. */
+/* Shims SSL_SESSION_set_time / SSL_SESSION_set_timeout. Return 1, 0 on bad arguments, or
+ * FS_ERR_SESSION_CACHED, changing nothing, for a session that is or may be in a context's internal
+ * cache: one passed to SslCtxAddSession, or one a server connection created or resumed. OpenSSL 3.0
+ * relinks such a session through its owner pointer, read without a lock, after removals the engine
+ * makes on its own (a crash or a corrupt cache list). Re-time a copy (SslSessionDup) and add that. */
 FS_EXPORT int32_t FastSessionNative_SslSessionSetTime(SSL_SESSION* session, int64_t time);
 FS_EXPORT int32_t FastSessionNative_SslSessionSetTimeout(SSL_SESSION* session, int64_t timeout);
 
@@ -623,6 +631,63 @@ FS_EXPORT int32_t FastSessionNative_SslGetSessionLookup(SSL* ssl, uint8_t* key, 
 FS_EXPORT int32_t FastSessionNative_SslProvideSession(SSL* ssl, const uint8_t* der, int32_t der_len);
 /* Copies the process-wide server cache counts. */
 FS_EXPORT void FastSessionNative_GetServerCacheCounts(fs_server_cache_counts* counts);
+
+/* ---- TLS 1.3 early data, 0-RTT (early_data.c) ------------------------------------------------ */
+
+/* SSL_get_early_data_status values. */
+#define FS_EARLY_DATA_NOT_SENT 0
+#define FS_EARLY_DATA_REJECTED 1
+#define FS_EARLY_DATA_ACCEPTED 2
+/* SSL_read_early_data results (the export's return value). */
+#define FS_READ_EARLY_DATA_ERROR 0
+#define FS_READ_EARLY_DATA_SUCCESS 1
+#define FS_READ_EARLY_DATA_FINISH 2
+/* FastSessionNative_SslCtxSetEarlyData flags. */
+#define FS_EARLY_DATA_DECIDE 1          /* server: pause after the ClientHello for a decision made outside OpenSSL */
+#define FS_EARLY_DATA_NO_ANTI_REPLAY 2  /* server: SSL_OP_NO_ANTI_REPLAY (stateless tickets; replay checked by the caller) */
+/* The server's per-connection decision (fs_early_data_info.decision). */
+#define FS_EARLY_DECISION_NONE 0        /* not asked (no FS_EARLY_DATA_DECIDE, or before the ClientHello) */
+#define FS_EARLY_DECISION_PENDING 1     /* the handshake waits (SSL_ERROR_WANT_CLIENT_HELLO_CB) */
+#define FS_EARLY_DECISION_ALLOW 2
+#define FS_EARLY_DECISION_DENY 3
+#define FS_EARLY_DECISION_NOT_OFFERED 4 /* the ClientHello carried no early_data extension */
+#define FS_EARLY_IDENTITY_HASH 32
+
+/* What one connection knows about its early data (FastSessionNative_SslGetEarlyDataInfo). */
+typedef struct fs_early_data_info {
+    int32_t status;                  /* SSL_get_early_data_status: FS_EARLY_DATA_* */
+    int32_t offered;                 /* client: bytes handed to SSL_write_early_data; server: early_data extension seen */
+    uint32_t session_max_early_data; /* SSL_SESSION_get_max_early_data of the connection's session (0: none) */
+    int32_t has_session;             /* client: a resumable session is set */
+    int32_t reused;                  /* SSL_session_reused */
+    int32_t allow_cb_ran;            /* server: OpenSSL asked SSL_CTX_set_allow_early_data_cb's callback */
+    int32_t decision;                /* server: FS_EARLY_DECISION_* */
+    int32_t deny_reason;             /* server: the caller's reason code given with FS_EARLY_DECISION_DENY */
+    int32_t identity_len;            /* server: FS_EARLY_IDENTITY_HASH when a PSK identity was offered, else 0 */
+    int32_t max_early_data;          /* SSL_get_max_early_data (server: advertised in tickets) */
+    uint8_t identity_hash[FS_EARLY_IDENTITY_HASH]; /* SHA-256 of the first PSK identity (the ticket) */
+} fs_early_data_info;
+
+/* Shims SSL_CTX_set_max_early_data, SSL_CTX_set_recv_max_early_data and, on servers,
+ * SSL_CTX_set_allow_early_data_cb (+ the client-hello pause with FS_EARLY_DATA_DECIDE, and
+ * SSL_OP_NO_ANTI_REPLAY with FS_EARLY_DATA_NO_ANTI_REPLAY). Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslCtxSetEarlyData(SSL_CTX* ctx, uint32_t max_early_data,
+    uint32_t recv_max_early_data, int32_t flags);
+/* Client: SSL_write_early_data (writes the ClientHello first), trimmed to what the session allows.
+ * Returns 1 when data was written, 0 when the session allows none (nothing sent), or an FS_ERR_*;
+ * result as for FastSessionNative_SslWrite. */
+FS_EXPORT int32_t FastSessionNative_SslWriteEarlyData(SSL* ssl, const uint8_t* plain, int32_t plain_len,
+    uint8_t* out, int32_t out_cap, fs_io_result* result);
+/* Server: SSL_read_early_data until the buffer is full or input runs out. Returns FS_READ_EARLY_DATA_*;
+ * result as for FastSessionNative_SslRead (ret 1 for SUCCESS/FINISH). */
+FS_EXPORT int32_t FastSessionNative_SslReadEarlyData(SSL* ssl, const uint8_t* in, int32_t in_len,
+    uint8_t* plain, int32_t plain_cap, uint8_t* out, int32_t out_cap, fs_io_result* result);
+/* Fills *info. Returns FS_OK or FS_ERR_ARGUMENT. */
+FS_EXPORT int32_t FastSessionNative_SslGetEarlyDataInfo(SSL* ssl, fs_early_data_info* info);
+/* Answers a pending decision: allow (1) or deny (0) with the caller's reason code. FS_OK or FS_ERR_ARGUMENT. */
+FS_EXPORT int32_t FastSessionNative_SslSetEarlyDataDecision(SSL* ssl, int32_t allow, int32_t reason);
+/* sizeof(fs_early_data_info), for the managed layout check. */
+FS_EXPORT int32_t FastSessionNative_GetEarlyDataInfoSize(void);
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ _Static_assert(FS_ALPN_MAX >= 255, "FS_ALPN_MAX");
 /* Status codes: distinct, negative failures, FS_OK positive. */
 _Static_assert(FS_OK == 1, "FS_OK");
 _Static_assert(FS_ERR_OPENSSL == -1 && FS_ERR_WRONG_CONTEXT == -2 && FS_ERR_ARGUMENT == -3 &&
-    FS_ERR_BUFFER_TOO_SMALL == -4 && FS_ERR_NOT_RESUMABLE == -5, "status codes");
+    FS_ERR_BUFFER_TOO_SMALL == -4 && FS_ERR_NOT_RESUMABLE == -5 && FS_ERR_SESSION_CACHED == -6, "status codes");
 _Static_assert(FS_NEW_SESSION_RING_CAPACITY == 8, "FS_NEW_SESSION_RING_CAPACITY");
 _Static_assert(FS_NEW_SESSION_QUEUE_MAX == 65536, "FS_NEW_SESSION_QUEUE_MAX");
 _Static_assert((FS_NEW_SESSION_QUEUE_MAX & (FS_NEW_SESSION_QUEUE_MAX - 1)) == 0, "queue capacities are powers of two");

@@ -17,7 +17,7 @@
 
 #include <openssl/crypto.h>
 
-fs_indices fastsession_idx = { -1, -1, -1, -1, -1, -1, -1 };
+fs_indices fastsession_idx = { -1, -1, -1, -1, -1, -1, -1, -1 };
 
 static _Atomic int64_t g_live_contexts;
 static _Atomic int64_t g_live_connections;
@@ -118,6 +118,8 @@ static void init_once(void)
     fastsession_idx.ssl_data = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, ssl_data_dup, ssl_data_free);
     // The stamp is an integer, copied as is when OpenSSL duplicates a session (ssl_session_dup).
     fastsession_idx.session_ctx_id = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_SESSION, 0, NULL, NULL, NULL, NULL);
+    // The cache mark is copied as is by OpenSSL's own dups (conservative); SslSessionDup clears it.
+    fastsession_idx.session_cache = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_SESSION, 0, NULL, NULL, NULL, NULL);
 
     fastsession_idx.ctx_count = CRYPTO_get_ex_new_index(CRYPTO_EX_INDEX_SSL_CTX, CRYPTO_EX_INDEX_SSL_CTX, NULL,
         count_new, NULL, count_free);
@@ -129,6 +131,7 @@ static void init_once(void)
         count_new, NULL, count_free);
 
     g_init_ok = fastsession_owner_guard_init() && fastsession_idx.ctx_data >= 0 && fastsession_idx.ssl_data >= 0 && fastsession_idx.session_ctx_id >= 0 &&
+        fastsession_idx.session_cache >= 0 &&
         fastsession_idx.ctx_count >= 0 && fastsession_idx.ssl_count >= 0 && fastsession_idx.session_count >= 0 &&
         fastsession_idx.x509_count >= 0;
 }

@@ -76,6 +76,10 @@ int fastsession_new_session_cb(SSL* ssl, SSL_SESSION* session)
     // A session created on this connection belongs to its context; a mismatch cannot happen
     // (SslSetSession refuses foreign sessions), and it would not be a reason to lose a ticket.
     (void)fastsession_session_bind(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
+    // A server session reaches the ring right after ssl_update_cache may have cached it; several per
+    // call (TLS 1.3 tickets) are never the connection's session at the end of the call: mark here.
+    if (SSL_is_server(ssl) && fastsession_session_cache_ctx(session) == 0)
+        fastsession_session_mark_cached(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
     fastsession_observe_session_captured(session); // observe
 
     conn->established++;
@@ -199,6 +203,7 @@ int32_t FastSessionNative_SslClear(SSL* ssl, const char* server_name)
         fastsession_verify_clear(conn);
         fastsession_observe_clear(conn); // observe
         fastsession_server_cache_clear(conn); // server_cache.c
+        fastsession_early_data_clear(conn); // early_data.c
     }
 
     set_role_state(ssl, is_server);
@@ -284,7 +289,20 @@ static int32_t io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t ou
     fs_conn_data* conn = fastsession_conn_get_data(ssl);
     result->new_sessions = conn != NULL ? conn->established : 0;
     result->handshake_done = SSL_is_init_finished(ssl) ? 1 : 0;
+    // Before any view or get1 can reach it (the cache mark, fs_internal.h).
+    fastsession_mark_server_session(ssl);
     return ret;
+}
+
+/* The same two halves for the engine calls of other files (early_data.c). */
+int fastsession_io_begin(SSL* ssl, const uint8_t* in, int32_t in_len, fs_io_result* result)
+{
+    return io_begin(ssl, in, in_len, result);
+}
+
+int32_t fastsession_io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t out_cap, fs_io_result* result)
+{
+    return io_end(ssl, ret, ssl_error, out, out_cap, result);
 }
 
 int32_t FastSessionNative_SslDoHandshake(SSL* ssl, const uint8_t* in, int32_t in_len,

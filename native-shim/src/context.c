@@ -376,13 +376,24 @@ int32_t FastSessionNative_SslCtxAddSession(SSL_CTX* ctx, SSL_SESSION* session)
 
     if (ctx == NULL || session == NULL)
         return 0;
-    // One SSL_SESSION, one SSL_CTX: never link another context's session into this cache.
+    // One SSL_SESSION, one SSL_CTX: never link another context's session into this cache. A session
+    // linked in one list and added to a second is unlinked with the second's sentinels: the first
+    // list keeps it as its tail and a flush of the first never ends (ssl_sess.c, SSL_SESSION_list_add).
+    uint64_t id = fastsession_ctx_id(ctx);
     uint64_t bound = fastsession_session_ctx_id(session);
-    if (bound != 0 && bound != fastsession_ctx_id(ctx))
-        return 0;
-    // Adding may evict (unlink) another cached session: shared owner guard, as for a flush.
+    if (bound != 0 && bound != id)
+        return FS_ERR_WRONG_CONTEXT;
+    // Adding may evict (unlink) another cached session: shared owner guard, as for a flush. Marking
+    // under it orders the mark before any SetTime that could see this session linked (fs_internal.h).
     if (!fastsession_owner_guard_enter_shared())
         return 0;
+    uint64_t cache = fastsession_session_cache_ctx(session);
+    if (cache != 0 && cache != (id != 0 ? id : UINT64_MAX))
+    {
+        fastsession_owner_guard_exit();
+        return FS_ERR_WRONG_CONTEXT;
+    }
+    fastsession_session_mark_cached(session, id);
     int added = SSL_CTX_add_session(ctx, session) ? 1 : 0;
     fastsession_owner_guard_exit();
     return added;

@@ -22,6 +22,7 @@ typedef struct fs_indices {
     int ctx_data;      /* SSL_CTX: fs_ctx_data* (freed by the index's free callback) */
     int ssl_data;      /* SSL: fs_conn_data* (the new-session ring; freed by the free callback) */
     int session_ctx_id;/* SSL_SESSION: context id stamp, stored as an integer (uintptr_t) */
+    int session_cache; /* SSL_SESSION: id of the context whose internal cache it is or may be in (0 = none) */
     int ctx_count;     /* counting indices: marker set by new_func, checked by free_func */
     int ssl_count;
     int session_count;
@@ -78,6 +79,16 @@ typedef struct fs_conn_lookup {
     SSL_SESSION* session; /* owned: what the store answered, offered by the get-session callback */
 } fs_conn_lookup;
 
+/* early_data.c: the server's early-data decision and what the client sent (cleared by SslClear). */
+typedef struct fs_conn_early {
+    int32_t decision;      /* FS_EARLY_DECISION_* */
+    int32_t deny_reason;
+    int32_t allow_cb_ran;
+    int32_t offered;       /* client: bytes written as early data; server: the extension was seen */
+    int32_t identity_len;
+    unsigned char identity_hash[FS_EARLY_IDENTITY_HASH];
+} fs_conn_early;
+
 /* The new-session queue: a ring that starts inline (FS_NEW_SESSION_RING_CAPACITY) and doubles on
  * the heap as tickets arrive faster than managed code takes them, up to FS_NEW_SESSION_QUEUE_MAX.
  * Only past that bound is the oldest session freed, and `dropped` counts it: never a silent drop. */
@@ -100,6 +111,7 @@ typedef struct fs_conn_data {
     int32_t verify_decision; /* 0 none, 1 accept, 2 reject */
     fs_conn_observe observe; /* observe.c */
     fs_conn_lookup lookup;   /* server_cache.c */
+    fs_conn_early early;     /* early_data.c */
 } fs_conn_data;
 
 /* Points an allocated (zeroed) fs_conn_data at its inline ring. */
@@ -140,17 +152,43 @@ void fastsession_observe_clear(fs_conn_data* conn);
 /* Frees the provided session and forgets the lookup (SSL_clear, SSL_free). */
 void fastsession_server_cache_clear(fs_conn_data* conn);
 
+/* ---- early_data.c ------------------------------------------------------------------------- */
+
+/* Forgets the connection's early-data record (SSL_clear). */
+void fastsession_early_data_clear(fs_conn_data* conn);
+
+/* ---- connection.c: the engine step's two halves, shared with early_data.c ---------------------- */
+
+int fastsession_io_begin(SSL* ssl, const uint8_t* in, int32_t in_len, fs_io_result* result);
+int32_t fastsession_io_end(SSL* ssl, int ret, int ssl_error, uint8_t* out, int32_t out_cap, fs_io_result* result);
+
 /* ---- session.c ------------------------------------------------------------------------------ */
 
 uint64_t fastsession_session_ctx_id(const SSL_SESSION* session);
 /* Stamps an unbound session; returns FS_OK, or FS_ERR_WRONG_CONTEXT when bound to another id. */
 int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id);
 
+/* The cache mark (session.c): the id of the context whose internal cache the session is or may be in.
+ * OpenSSL links a cached session into its context's list (prev, next, owner) and gives no way to ask
+ * whether it still is; SSL_SESSION_set_time/_timeout relink it through s->owner, racing the removals
+ * the engine makes on its own, and SSL_CTX_add_session into a second context corrupts the first list.
+ * So the shim marks every session that can reach a cache before any managed handle to it exists:
+ * AddSession marks what it adds; the engine marks the current session of a server connection after
+ * each engine call and every session a server hands to the new-session ring (only server sessions
+ * enter a cache inside the engine: client contexts never store internally). The mark is sticky; a
+ * true copy (SslSessionDup) starts unmarked, as OpenSSL gives it no owner. */
+uint64_t fastsession_session_cache_ctx(const SSL_SESSION* session);
+void fastsession_session_mark_cached(SSL_SESSION* session, uint64_t ctx_id);
+/* Marks the current session of a server connection (no-op on clients and when already marked). */
+void fastsession_mark_server_session(SSL* ssl);
+
 /* The session-owner guard (session.c). SSL_SESSION_set_time/_timeout follow the session's owner
  * pointer (the SSL_CTX whose cache holds it) without a reference; the final SSL_CTX_free flushes that
  * cache and frees the context. Every call that may drop the last SSL_CTX reference (SSL_CTX_free,
  * SSL_free) runs under the guard's shared side, and the owner-following calls under its exclusive
  * side, so an owner pointer read by set_time can never be freed while it is used.
+ * Since the cache mark (below), set_time only runs on sessions that were never linked (no owner to
+ * follow); the exclusive side still orders its mark check after any AddSession's mark-and-link.
  * Lock order: the guard first, then OpenSSL's own locks (ctx->lock); nothing takes the guard while
  * holding an OpenSSL lock. */
 int fastsession_owner_guard_init(void);

@@ -151,5 +151,9 @@ SSL_SESSION* FastSessionNative_SslSessionDup(const SSL_SESSION* session)
     SSL_SESSION* copy = SSL_SESSION_dup(session);
     if (copy != NULL && fastsession_session_ctx_id(copy) != fastsession_session_ctx_id(session))
         (void)fastsession_session_bind(copy, fastsession_session_ctx_id(session));
+    // SSL_SESSION_dup gives the copy no owner and no list links: it is in no cache (yet). No other
+    // thread can reach it before this returns, so clearing the copied mark cannot race a reader.
+    if (copy != NULL && fastsession_idx.session_cache >= 0)
+        (void)SSL_SESSION_set_ex_data(copy, fastsession_idx.session_cache, NULL);
     return copy;
 }

@@ -83,6 +83,35 @@ int32_t fastsession_session_bind(SSL_SESSION* session, uint64_t ctx_id)
         ? FS_OK : FS_ERR_OPENSSL;
 }
 
+uint64_t fastsession_session_cache_ctx(const SSL_SESSION* session)
+{
+    if (session == NULL || fastsession_idx.session_cache < 0)
+        return 0;
+    return (uint64_t)(uintptr_t)SSL_SESSION_get_ex_data(session, fastsession_idx.session_cache);
+}
+
+void fastsession_session_mark_cached(SSL_SESSION* session, uint64_t ctx_id)
+{
+    if (session == NULL || fastsession_idx.session_cache < 0)
+        return;
+    // A context without shim data (id 0) still marks: any non-zero value refuses set_time.
+    uint64_t mark = ctx_id != 0 ? ctx_id : UINT64_MAX;
+    // Preallocated slot (accounting.c registers this index before the counting ones): a plain store.
+    (void)SSL_SESSION_set_ex_data(session, fastsession_idx.session_cache, (void*)(uintptr_t)mark);
+}
+
+void fastsession_mark_server_session(SSL* ssl)
+{
+    // No error queue impact. Runs before the engine call returns, so before any other thread can
+    // borrow or acquire this session from the connection; a session another server connection finds
+    // in the cache is marked by that connection's call the same way before it is handed out.
+    if (ssl == NULL || !SSL_is_server(ssl))
+        return;
+    SSL_SESSION* session = SSL_get0_session(ssl);
+    if (session != NULL && fastsession_session_cache_ctx(session) == 0)
+        fastsession_session_mark_cached(session, fastsession_ctx_id(SSL_get_SSL_CTX(ssl)));
+}
+
 SSL_SESSION* FastSessionNative_SslGet0Session(const SSL* ssl)
 {
     // No error queue impact.
@@ -262,10 +291,18 @@ int32_t FastSessionNative_SslSessionSetTime(SSL_SESSION* session, int64_t time)
 
     if (session == NULL || time < 0 || time > LONG_MAX)
         return 0;
-    // A session in a server cache: SSL_SESSION_set_time locks and relinks its owner SSL_CTX, which
-    // another thread may be freeing (issue #10 item 3). The guard keeps every final free out.
+    // Exclusive guard: AddSession marks and links under its shared side, so the mark read here is
+    // final for this call; an unmarked session has never been linked (s->owner is NULL), so
+    // SSL_SESSION_set_time does not follow an owner (no context to lock, relink or find freed).
     if (!owner_guard_enter())
         return 0;
+    if (fastsession_session_cache_ctx(session) != 0)
+    {
+        // In a cache, or maybe: set_time would read s->owner unlocked and relink the session after
+        // whatever removal the engine made meanwhile (see fs_internal.h, the cache mark).
+        CRYPTO_THREAD_unlock(g_owner_guard);
+        return FS_ERR_SESSION_CACHED;
+    }
     // SSL_SESSION_set_time returns the time it set (0 on failure): report 1 for success.
     (void)SSL_SESSION_set_time(session, (long)time);
     CRYPTO_THREAD_unlock(g_owner_guard);
@@ -278,9 +315,14 @@ int32_t FastSessionNative_SslSessionSetTimeout(SSL_SESSION* session, int64_t tim
 
     if (session == NULL || timeout < 0 || timeout > LONG_MAX)
         return 0;
-    // Follows the owner SSL_CTX like SSL_SESSION_set_time: same guard.
+    // Follows the owner SSL_CTX like SSL_SESSION_set_time: same guard, same refusal.
     if (!owner_guard_enter())
         return 0;
+    if (fastsession_session_cache_ctx(session) != 0)
+    {
+        CRYPTO_THREAD_unlock(g_owner_guard);
+        return FS_ERR_SESSION_CACHED;
+    }
     int ok = SSL_SESSION_set_timeout(session, (long)timeout) ? 1 : 0;
     CRYPTO_THREAD_unlock(g_owner_guard);
     return ok;

@@ -375,7 +375,7 @@ FS_TEST(set_session_of_another_context_is_refused)
     CHECK(FastSessionNative_SslGet0Session(ssl) == unbound);
 
     // The server-side cache follows the same rule.
-    CHECK_EQ(FastSessionNative_SslCtxAddSession(env.server, unbound), 0);
+    CHECK_EQ(FastSessionNative_SslCtxAddSession(env.server, unbound), FS_ERR_WRONG_CONTEXT);
 
     FastSessionNative_SslFree(ssl);
     FastSessionNative_SslSessionFree(unbound);
@@ -420,7 +420,8 @@ FS_TEST(flush_removes_expired_sessions)
     env_free(env);
 }
 
-/* S11 with an aged session: SetTime/SetTimeout move it into the past, flush(now) drops it. */
+/* S11 with an aged session: the cached session itself cannot be re-timed (FS_ERR_SESSION_CACHED);
+ * a copy with SetTime/SetTimeout in the past replaces it in the cache (same id), flush(now) drops it. */
 FS_TEST(flush_drops_session_aged_with_set_time)
 {
     fs_env env = env_new(FS_TLS1_2, 0, -1);
@@ -432,17 +433,23 @@ FS_TEST(flush_drops_session_aged_with_set_time)
     fs_pair_free(pair);
 
     int64_t now = (int64_t)time(NULL);
-    CHECK_EQ(FastSessionNative_SslSessionSetTimeout(server_session, 60), 1);
-    CHECK_EQ(FastSessionNative_SslSessionGetTimeout(server_session), 60);
-    CHECK_EQ(FastSessionNative_SslSessionSetTime(server_session, now - 3600), 1);
-    CHECK_EQ(FastSessionNative_SslSessionGetTime(server_session), now - 3600);
+    CHECK_EQ(FastSessionNative_SslSessionSetTimeout(server_session, 60), FS_ERR_SESSION_CACHED);
+    CHECK_EQ(FastSessionNative_SslSessionSetTime(server_session, now - 3600), FS_ERR_SESSION_CACHED);
+    SSL_SESSION* aged = FastSessionNative_SslSessionDup(server_session);
+    CHECK(aged != NULL);
+    CHECK_EQ(FastSessionNative_SslSessionSetTimeout(aged, 60), 1);
+    CHECK_EQ(FastSessionNative_SslSessionGetTimeout(aged), 60);
+    CHECK_EQ(FastSessionNative_SslSessionSetTime(aged, now - 3600), 1);
+    CHECK_EQ(FastSessionNative_SslSessionGetTime(aged), now - 3600);
     CHECK_EQ(FastSessionNative_SslSessionSetTime(NULL, now), 0);
     CHECK_EQ(FastSessionNative_SslSessionSetTimeout(NULL, 1), 0);
+    CHECK_EQ(FastSessionNative_SslCtxAddSession(env.server, aged), 1);
     CHECK_EQ(FastSessionNative_SslCtxSessNumber(env.server), 1);
     FastSessionNative_SslCtxFlushSessions(env.server, now);
     CHECK_EQ(FastSessionNative_SslCtxSessNumber(env.server), 0);
-    CHECK_EQ(FastSessionNative_SslSessionIsResumable(server_session), 0);
+    CHECK_EQ(FastSessionNative_SslSessionIsResumable(aged), 0);
 
+    FastSessionNative_SslSessionFree(aged);
     FastSessionNative_SslSessionFree(server_session);
     env_free(env);
 }

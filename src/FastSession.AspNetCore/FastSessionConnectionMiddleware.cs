@@ -58,6 +58,7 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
         string? serverName = null;
         SslContext? ssl = _default;
         var tls = new FastSslStream(new DuplexPipeStream(transport), leaveInnerStreamOpen: true);
+        FastSessionTlsFeature feature;
         try
         {
             try
@@ -72,6 +73,15 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
                     throw new AuthenticationException($"No certificate for server name '{serverName}'.");
                 }
                 await tls.AuthenticateAsServerAsync(ssl, timeout.Token).ConfigureAwait(false);
+                feature = new FastSessionTlsFeature(tls, serverName, Stopwatch.GetElapsedTime(start));
+                if (feature.ClientCertificate is { } clientCertificate && _options.ClientCertificateValidation is { } validate
+                    && !validate(clientCertificate, null, System.Net.Security.SslPolicyErrors.None))
+                {
+                    // Kestrel runs this callback inside SslStream's handshake, so a refusal is a failed handshake in its metrics;
+                    // OpenSSL 3.0 cannot pause a server's verification (SSL_set_retry_verify is client-only), so the refusal comes
+                    // right after the TLS handshake and is recorded as the same failure.
+                    throw new AuthenticationException($"ClientCertificateValidation refused the client certificate {clientCertificate.Subject}.");
+                }
                 metrics?.Stop(context.LocalEndPoint, start, tls.NegotiatedProtocol, error: null);
             }
             catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException or InvalidOperationException)
@@ -82,17 +92,11 @@ internal sealed class FastSessionConnectionMiddleware : IDisposable
                 return;
             }
 
-            var feature = new FastSessionTlsFeature(tls, serverName, Stopwatch.GetElapsedTime(start));
-            if (feature.ClientCertificate is { } clientCertificate && _options.ClientCertificateValidation is { } validate
-                && !validate(clientCertificate, null, System.Net.Security.SslPolicyErrors.None))
-            {
-                _logger.LogDebug("ClientCertificateValidation refused the client certificate {Subject} on {ConnectionId}.", clientCertificate.Subject, context.ConnectionId);
-                return;
-            }
             context.Features.Set<IFastSessionFeature>(feature);
             context.Features.Set<ITlsConnectionFeature>(feature);
             context.Features.Set<ITlsApplicationProtocolFeature>(feature);
             context.Features.Set<ITlsHandshakeFeature>(feature);
+            context.Features.Set<IFastSessionEarlyDataFeature>(new FastSessionEarlyDataFeature(tls)); // 0-RTT (EarlyData.cs)
 
             PipeReader reader = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
             PipeWriter writer = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));

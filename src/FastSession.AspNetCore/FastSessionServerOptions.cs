@@ -11,7 +11,7 @@ namespace FastSession.AspNetCore;
 /// Settings of <c>ListenOptions.UseFastSession</c>,
 /// named as Kestrel's <see cref="HttpsConnectionAdapterOptions"/> names them.
 /// </summary>
-public sealed class FastSessionServerOptions
+public sealed partial class FastSessionServerOptions
 {
     /// <summary>The server certificate, with its private key (loaded into <c>SSL_CTX_use_certificate</c> / <c>SSL_CTX_use_PrivateKey</c>).</summary>
     public X509Certificate2? ServerCertificate { get; set; }
@@ -112,6 +112,7 @@ public sealed class FastSessionServerOptions
         {
             server.ApplicationProtocols.Add(protocol);
         }
+        ApplyEarlyData(server); // FastSessionServerOptions.EarlyData.cs
         return server;
     }
 

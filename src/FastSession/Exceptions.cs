@@ -32,10 +32,18 @@ public sealed class SslContextMismatchException : InvalidOperationException
         ConnectionContextId = connectionContextId;
     }
 
+    /// <summary>The same refusal from a context's session cache (<see cref="SslContext.AddSession"/>).</summary>
+    internal SslContextMismatchException(ulong sessionContextId, ulong connectionContextId, string message)
+        : base(message)
+    {
+        SessionContextId = sessionContextId;
+        ConnectionContextId = connectionContextId;
+    }
+
     /// <summary>The context the session belongs to.</summary>
     public ulong SessionContextId { get; }
 
-    /// <summary>The context of the connection that refused it.</summary>
+    /// <summary>The context of the connection (or, for <see cref="SslContext.AddSession"/>, of the cache) that refused it.</summary>
     public ulong ConnectionContextId { get; }
 }
 

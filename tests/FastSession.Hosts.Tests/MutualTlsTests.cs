@@ -1,4 +1,7 @@
 using System;
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Linq;
 using System.Net.Http;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Tasks;
@@ -9,6 +12,7 @@ using FastSession.Tests.Interop;
 using FastSession.Yarp;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 using Yarp.ReverseProxy.Configuration;
@@ -121,12 +125,29 @@ public sealed class MutualTlsTests : HostsTest
         });
         await using (app)
         {
+            // Kestrel's handshake metric of this app records the refusal as a failed handshake, as it does for SslStream.
+            IMeterFactory factory = app.Services.GetRequiredService<IMeterFactory>();
+            var errors = new ConcurrentQueue<object?>();
+            using var listener = new MeterListener
+            {
+                InstrumentPublished = (instrument, l) =>
+                {
+                    if (instrument.Meter.Scope == factory && instrument.Name == "kestrel.tls_handshake.duration")
+                    {
+                        l.EnableMeasurementEvents(instrument);
+                    }
+                },
+            };
+            listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
+                errors.Enqueue(tags.ToArray().FirstOrDefault(p => p.Key == "error.type").Value));
+            listener.Start();
             (int code, string output) = await ToolProcess.RunAsync(Peers.Timeout, "", "curl", "-sS", "--cacert", _peers.Pki.CertificateFile,
                 "--cert", certificate, "--key", key, $"https://localhost:{port}/");
             await app.StopAsync();
             Assert.True(code != 0, output);
             Assert.DoesNotContain("reused=", output, StringComparison.Ordinal); // no page
             Assert.Equal("CN=refused-client None", seen);
+            Assert.Equal(typeof(System.Security.Authentication.AuthenticationException).FullName, Assert.Single(errors));
         }
     }
 

@@ -21,7 +21,7 @@ internal static class ConnectCommand
     public sealed record Settings(
         string Target, TlsVersion? Version, int Reconnect, string? SessionIn, string? SessionOut, string? ServerName, bool Json, double TimeoutSeconds,
         string? CaFile = null, string? CaPath = null, bool Insecure = false, string? CertificateFile = null, string? KeyFile = null,
-        FleetConnectSettings? Fleet = null);
+        FleetConnectSettings? Fleet = null, string? EarlyDataFile = null);
 
     public static Command Create(CliIo io)
     {
@@ -38,6 +38,7 @@ internal static class ConnectCommand
         var clientCert = new Option<string?>("--cert") { Description = "Client certificate (chain) PEM file for mutual TLS." };
         var clientKey = new Option<string?>("--key") { Description = "Private key PEM file of --cert." };
         var json = new Option<bool>("--json") { Description = "One JSON object per line per connection, then a summary object." };
+        var earlyData = new Option<string?>("--early-data") { Description = "Send this file's bytes as TLS 1.3 early data (0-RTT) on resumed connections, as openssl s_client -early_data; replayable: only for requests safe to repeat. Rejected or unsent bytes are sent after the handshake." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed for each TCP connect and TLS handshake.", DefaultValueFactory = _ => 10 };
         var command = new Command("connect", "Connect (and reconnect, resuming) to a TLS server; one line per connection and a summary.");
         command.Arguments.Add(target);
@@ -53,12 +54,13 @@ internal static class ConnectCommand
         command.Options.Add(clientKey);
         command.Options.Add(json);
         command.Options.Add(timeout);
+        command.Options.Add(earlyData);
         Func<ParseResult, FleetConnectSettings> fleet = FleetOptions.AddToConnect(command);
         command.SetAction((parse, ct) => RunAsync(io, new Settings(
             parse.GetValue(target)!, TlsText.ParseOption(parse.GetValue(tls)), parse.GetValue(reconnect), parse.GetValue(sessIn),
             parse.GetValue(sessOut), parse.GetValue(serverName), parse.GetValue(json), parse.GetValue(timeout),
             parse.GetValue(caFile), parse.GetValue(caPath), parse.GetValue(insecure), parse.GetValue(clientCert), parse.GetValue(clientKey),
-            fleet(parse)), ct));
+            fleet(parse), parse.GetValue(earlyData)), ct));
         return command;
     }
 
@@ -84,6 +86,16 @@ internal static class ConnectCommand
 
         var options = new SslClientOptions();
         TlsText.Apply(options, settings.Version);
+        byte[]? earlyData = null;
+        if (settings.EarlyDataFile is not null)
+        {
+            earlyData = SessionFiles.ReadBytes(settings.EarlyDataFile, "--early-data");
+            if (settings.Version == TlsVersion.Tls12)
+            {
+                throw CliException.Usage("--early-data needs TLS 1.3; it cannot be combined with --tls 1.2.");
+            }
+            options.DangerousEnableReplayableEarlyData = true;
+        }
         using SslContext context = CreateContext(options, settings);
         using var cache = new SslClientSessionCache(capacity: 64, perKey: 16);
         var latest = new LatestCopy();
@@ -121,7 +133,7 @@ internal static class ConnectCommand
                 {
                     await shared.FillAsync(cache, context, cancellationToken).ConfigureAwait(false);
                 }
-                Outcome outcome = await ConnectOnceAsync(host, port, sessionHost, key, context, cache, latest, timeout, cancellationToken).ConfigureAwait(false);
+                Outcome outcome = await ConnectOnceAsync(host, port, sessionHost, key, context, cache, latest, timeout, earlyData, cancellationToken).ConfigureAwait(false);
                 lastProtocol = outcome.Protocol;
                 reasons.Add(outcome.Reason); // observe
                 if (outcome.Reused)
@@ -229,7 +241,7 @@ internal static class ConnectCommand
 
     private static async Task<Outcome> ConnectOnceAsync(
         string host, int port, string sessionHost, SslSessionCacheKey key, SslContext context, SslClientSessionCache cache, LatestCopy latest,
-        TimeSpan timeout, CancellationToken cancellationToken)
+        TimeSpan timeout, byte[]? earlyData, CancellationToken cancellationToken)
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timer.CancelAfter(timeout);
@@ -251,7 +263,9 @@ internal static class ConnectCommand
         await using var tls = new FastSslStream(tcp.GetStream());
         try
         {
-            await tls.AuthenticateAsClientAsync(context, sessionHost, key.Port, cache, key.ApplicationProtocol, timer.Token).ConfigureAwait(false);
+            await (earlyData is null
+                ? tls.AuthenticateAsClientAsync(context, sessionHost, key.Port, cache, key.ApplicationProtocol, timer.Token)
+                : tls.AuthenticateAsClientAsync(context, sessionHost, key.Port, cache, earlyData, key.ApplicationProtocol, timer.Token)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -270,6 +284,8 @@ internal static class ConnectCommand
             Offered = offered,
             Sessions = tickets,
             Reason = connection.ResumptionOutcome, // observe
+            EarlyData = earlyData is null ? null : tls.EarlyDataStatus,
+            EarlyDataReason = tls.EarlyDataReason,
         };
         if (connection.TryBorrowSession(out SslSessionRef view))
         {
@@ -310,6 +326,11 @@ internal static class ConnectCommand
                 w.WriteString("session_id", o.SessionId);
                 w.WriteNumber("sessions_received", o.Sessions);
                 ResumptionReasons.WriteReason(w, o.Reason); // observe
+                if (o.EarlyData is { } early)
+                {
+                    w.WriteString("early_data", EarlyDataText(early));
+                    w.WriteString("early_data_reason", o.EarlyDataReason == SslEarlyDataReason.None ? null : o.EarlyDataReason.ToString());
+                }
             });
             return;
         }
@@ -318,7 +339,24 @@ internal static class ConnectCommand
             : "";
         io.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"#{index} {(o.Reused ? "Reused" : "New")}, {TlsText.OpenSslName(o.Protocol)}, Cipher is {o.Cipher}, session {(o.SessionId.Length == 0 ? "(none)" : o.SessionId)}, resumable {TlsText.YesNo(o.Resumable)}{sessions}{(o.Offered && !o.Reused ? " (offered session refused)" : "")}"));
+        if (o.EarlyData is { } status)
+        {
+            // The words openssl s_client prints, so scripts written for it keep working.
+            io.Output.WriteLine(status switch
+            {
+                SslEarlyDataStatus.Accepted => "Early data was accepted",
+                SslEarlyDataStatus.Rejected => $"Early data was rejected ({o.EarlyDataReason}; sent again after the handshake)",
+                _ => $"Early data was not sent ({o.EarlyDataReason}; sent after the handshake)",
+            });
+        }
     }
+
+    private static string EarlyDataText(SslEarlyDataStatus status) => status switch
+    {
+        SslEarlyDataStatus.Accepted => "accepted",
+        SslEarlyDataStatus.Rejected => "rejected",
+        _ => "not_sent",
+    };
 
     private sealed class Outcome
     {
@@ -330,6 +368,8 @@ internal static class ConnectCommand
         public string SessionId = "";
         public int Sessions;
         public SslResumptionOutcome Reason;
+        public SslEarlyDataStatus? EarlyData;
+        public SslEarlyDataReason EarlyDataReason;
     }
 
     /// <summary>The newest session received (owned), for --sess-out.</summary>

@@ -28,7 +28,8 @@ internal static class ServeCommand
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(60);
 
     public sealed record Settings(string Accept, string? CertificateFile, string? KeyFile, TlsVersion? Version, bool NoTickets, int? Count,
-        bool Http = false, bool Quiet = false, bool Verbose = false, string? CaFile = null, bool Verify = false, FleetServeSettings? Fleet = null);
+        bool Http = false, bool Quiet = false, bool Verbose = false, string? CaFile = null, bool Verify = false, FleetServeSettings? Fleet = null,
+        ServeEarlyData.Settings? EarlyData = null);
 
     /// <summary>The command's options; one field per option so that new ones are one line here and one in <see cref="Read"/>.</summary>
     private sealed class Options
@@ -61,9 +62,10 @@ internal static class ServeCommand
         }
         (Option<string?> caFile, Option<bool> verify) = ServeClientCertificates.AddOptions(command);
         Func<ParseResult, FleetServeSettings> fleet = FleetOptions.AddToServe(command);
+        Func<ParseResult, ServeEarlyData.Settings?> earlyData = ServeEarlyData.AddOptions(command);
         command.SetAction((parse, ct) => RunAsync(io, options.Read(parse) with
         {
-            CaFile = parse.GetValue(caFile), Verify = parse.GetValue(verify), Fleet = fleet(parse),
+            CaFile = parse.GetValue(caFile), Verify = parse.GetValue(verify), Fleet = fleet(parse), EarlyData = earlyData(parse),
         }, ct));
         return command;
     }
@@ -87,6 +89,7 @@ internal static class ServeCommand
             options.PrivateKeyPem = SessionFiles.ReadText(settings.KeyFile!, "--key");
         }
         ServeClientCertificates.Apply(options, settings);
+        await using IAsyncDisposable? replayGuard = await ServeEarlyData.ApplyAsync(options, settings, io).ConfigureAwait(false);
         SslContext context;
         try
         {
@@ -275,7 +278,8 @@ internal static class ServeCommand
                 cipher = info.CipherName;
                 id = TlsText.Hex(info.Id);
             }
-            _io.Output.WriteLine($"#{number} {(tls.SessionReused ? "Reused" : "New")}, {TlsText.OpenSslName(tls.NegotiatedProtocol)}, Cipher is {cipher}, from {peer}{(id.Length > 0 ? $", session {id}" : "")}");
+            _io.Output.WriteLine($"#{number} {(tls.SessionReused ? "Reused" : "New")}, {TlsText.OpenSslName(tls.NegotiatedProtocol)}, Cipher is {cipher}, from {peer}{(id.Length > 0 ? $", session {id}" : "")}" +
+                ServeEarlyData.Describe(tls));
         }
 
         /// <summary>Echoes until the peer closes (close_notify or the transport's end).</summary>

@@ -55,4 +55,17 @@ internal static class SessionFiles
             throw CliException.Usage($"{option}: cannot read '{path}': {e.Message}");
         }
     }
+
+    /// <summary>Reads a file's bytes (e.g. the early data of <c>connect --early-data</c>) for <paramref name="option"/>.</summary>
+    public static byte[] ReadBytes(string path, string option)
+    {
+        try
+        {
+            return File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SecurityException or ArgumentException or NotSupportedException)
+        {
+            throw CliException.Usage($"{option}: cannot read '{path}': {e.Message}");
+        }
+    }
 }

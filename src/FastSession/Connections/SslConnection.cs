@@ -339,6 +339,10 @@ public sealed partial class SslConnection : IDisposable
                 {
                     ResumePausedVerification(ref result, output); // SslConnection.Security.cs
                 }
+                if (result.SslError == ServerCacheNative.SslErrorWantClientHelloCb && EarlyDataDecides)
+                {
+                    DeclineEarlyDataInHandshake(ref result, output); // SslConnection.EarlyData.cs
+                }
                 break;
             case SslOperation.Read:
                 ConnectionNative.SslRead(this, input, input.Length, plaintextOut, plaintextOut.Length, output, output.Length, out result);
@@ -420,11 +424,13 @@ public sealed partial class SslConnection : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="serverName"/> contains a NUL, is empty or longer than 255 bytes.</exception>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
-    /// <exception cref="InvalidOperationException">Another call on this connection is running, or <c>SSL_clear</c> failed.</exception>
+    /// <exception cref="InvalidOperationException">Another call on this connection is running, <c>SSL_clear</c> failed, or the connection
+    /// ran early data (<see cref="WriteEarlyData"/> / <see cref="ReadEarlyData"/>), a state <c>SSL_clear</c> does not reset.</exception>
     public void Reset(string? serverName = null)
     {
         SslContext.ValidateServerName(serverName, nameof(serverName));
         using ExclusiveScope _ = Exclusive(Access.ChangesSession | Access.WhenFaulted);
+        ThrowIfEarlyDataUsed(); // SslConnection.EarlyData.cs
         ObserveClose(reuse: true);
         // The generator encodes the name as NUL-terminated UTF-8 on the stack: reusing a connection allocates nothing.
         int status = ConnectionNative.SslClear(this, serverName);
@@ -437,6 +443,7 @@ public sealed partial class SslConnection : IDisposable
         _fault = null;
         _handshakeComplete = false;
         _handshakeStarted = false;
+        ResetEarlyData(); // SslConnection.EarlyData.cs
     }
 
     /// <summary>

@@ -50,7 +50,8 @@ internal sealed class SslConnectionPool
     /// <summary>Takes back a connection whose stream closed it cleanly; frees it when the pool is full or closed.</summary>
     public static void Return(SslConnection connection)
     {
-        if (!connection.Context.ConnectionPool.TryPush(connection))
+        // OpenSSL's SSL_clear keeps the early-data state: a connection that ran 0-RTT cannot serve another handshake.
+        if (connection.UsedEarlyData || !connection.Context.ConnectionPool.TryPush(connection))
         {
             connection.Dispose();
         }

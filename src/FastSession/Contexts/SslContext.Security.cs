@@ -24,16 +24,24 @@ public sealed partial class SslContext
 
     /// <summary>
     /// Adds <paramref name="session"/> to this context's internal cache (<c>SSL_CTX_add_session</c>): a server then
-    /// resumes a client that offers its id. Returns false when OpenSSL refuses (already cached) or the session is
-    /// bound to another context (one <c>SSL_SESSION</c>, one <c>SSL_CTX</c>).
+    /// resumes a client that offers its id; a session with the id of a cached one replaces it. Returns false when
+    /// OpenSSL refuses (already cached). One <c>SSL_SESSION</c> lives in one <c>SSL_CTX</c>'s cache: a session bound to
+    /// another context, or in (or once in) another context's cache, is refused with
+    /// <see cref="SslContextMismatchException"/> (OpenSSL would link it into both lists and corrupt the first); add
+    /// <c>session.RebindTo(this)</c> instead. From then on the session is cached for good as far as
+    /// <see cref="SslSession.SetTime"/> / <see cref="SslSession.SetTimeout"/> are concerned (they refuse it); re-time a
+    /// <see cref="SslSession.Copy"/> and add that.
     /// </summary>
     /// <exception cref="ObjectDisposedException">This context or the session was disposed.</exception>
     /// <exception cref="ArgumentException"><paramref name="session"/> is <c>default</c>.</exception>
+    /// <exception cref="SslContextMismatchException">The session belongs to another context, or is in another context's cache.</exception>
     public bool AddSession(SslSession session) => ChangeInternalCache(session, add: true);
 
     /// <summary>
     /// Removes <paramref name="session"/> from this context's internal cache (<c>SSL_CTX_remove_session</c>), which
-    /// also marks it non-resumable. Returns false when it was not cached.
+    /// also marks it non-resumable. Returns false when it was not cached. A session with the same id that this cache
+    /// holds is removed too (OpenSSL looks sessions up by id). The session stays refused by
+    /// <see cref="SslSession.SetTime"/> afterwards (the engine may have cached it again meanwhile); copies are free.
     /// </summary>
     /// <exception cref="ObjectDisposedException">This context or the session was disposed.</exception>
     /// <exception cref="ArgumentException"><paramref name="session"/> is <c>default</c>.</exception>
@@ -49,9 +57,17 @@ public sealed partial class SslContext
         AddLease();
         try
         {
-            bool changed = (add ? ServerNative.SslCtxAddSession(this, session) : ServerNative.SslCtxRemoveSession(this, session)) == 1;
+            int result = add ? ServerNative.SslCtxAddSession(this, session) : ServerNative.SslCtxRemoveSession(this, session);
             ErrorNative.ErrClearError();
-            return changed;
+            if (result == ShimConstants.ErrWrongContext)
+            {
+                ulong bound = session.ContextId;
+                throw new SslContextMismatchException(bound, Id,
+                    $"AddSession refused: the session belongs to SslContext #{bound}, or is (or was) in another context's session cache, " +
+                    $"and this is SslContext #{Id}. One SSL_SESSION lives in one SSL_CTX's cache (OpenSSL would link it into both lists); " +
+                    "add session.RebindTo(context), a copy bound to this context through DER, instead.");
+            }
+            return result == 1;
         }
         finally
         {

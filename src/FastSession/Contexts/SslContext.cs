@@ -82,6 +82,7 @@ public sealed partial class SslContext : IDisposable
         try
         {
             context.ApplyClientSecurity(options);
+            context.ApplyEarlyData(options); // SslContext.EarlyData.cs
             context.SetAlpn(options.ApplicationProtocols);
             return context;
         }
@@ -123,6 +124,7 @@ public sealed partial class SslContext : IDisposable
             }
             context.SetAlpn(options.ApplicationProtocols);
             context.ApplyServerSecurity(options, isChild: false);
+            context.ApplyEarlyData(options); // SslContext.EarlyData.cs
             return context;
         }
         catch

@@ -5,7 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 namespace FastSession;
 
 /// <summary>Settings shared by client and server contexts.</summary>
-public abstract class SslContextOptions
+public abstract partial class SslContextOptions
 {
     /// <summary>Lowest protocol to negotiate (<c>SSL_CTX_set_min_proto_version</c>). Default TLS 1.2.</summary>
     public TlsVersion MinVersion { get; set; } = TlsVersion.Tls12;
@@ -161,7 +161,7 @@ public enum SslClientCertificateMode
 }
 
 /// <summary>Options for <see cref="SslContext.CreateServer(SslServerOptions?)"/>.</summary>
-public sealed class SslServerOptions : SslContextOptions
+public sealed partial class SslServerOptions : SslContextOptions
 {
     /// <summary>The certificate (chain) in PEM; null generates an ephemeral self-signed ECDSA P-256 one.</summary>
     public string? CertificatePem { get; set; }

@@ -15,6 +15,7 @@ internal static class ShimConstants
     internal const int ErrArgument = -3;
     internal const int ErrBufferTooSmall = -4;
     internal const int ErrNotResumable = -5;
+    internal const int ErrSessionCached = -6;
 
     internal const int SslErrorNone = 0;
     internal const int SslErrorSsl = 1;

@@ -59,34 +59,52 @@ public readonly partial struct SslSession
     }
 
     /// <summary>
-    /// Sets the session's start time (<c>SSL_SESSION_set_time</c>), e.g. to age it in tests. Safe while the context whose
-    /// cache holds the session is disposed on another thread: the shim runs it under its session-owner guard.
+    /// Sets the session's start time (<c>SSL_SESSION_set_time</c>), e.g. to age it in tests or to re-time an imported
+    /// session. Only for a session that is in no context's internal cache: client sessions, <see cref="FromDer"/> /
+    /// <see cref="FromPem"/> imports and <see cref="Copy"/> copies, until they are passed to
+    /// <see cref="SslContext.AddSession"/>. A session that was added to a cache, or that a server connection created or
+    /// resumed, is refused: OpenSSL 3.0 relinks a cached session into its context's list through an owner pointer read
+    /// without a lock, racing the removals the engine makes by itself (expiry flushes, lookups, evictions, failed
+    /// connections), which crashes or corrupts the cache. To re-time such a session, change a <see cref="Copy"/> and
+    /// <see cref="SslContext.AddSession"/> the copy: it replaces the cached one (same id).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="time"/> is before 1970-01-01 (OpenSSL keeps Unix seconds).</exception>
     /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
-    /// <exception cref="InvalidOperationException">OpenSSL refused the time.</exception>
+    /// <exception cref="InvalidOperationException">The session is (or may be) in a context's internal cache (see above), or OpenSSL refused the time.</exception>
     public void SetTime(DateTimeOffset time)
     {
         long seconds = time.ToUnixTimeSeconds();
         ArgumentOutOfRangeException.ThrowIfNegative(seconds, nameof(time));
-        if (SessionNative.SslSessionSetTime(this, seconds) != 1)
+        int result = SessionNative.SslSessionSetTime(this, seconds);
+        if (result != 1)
         {
-            throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_SESSION_set_time"));
+            throw SetTimeFailure(result, "SSL_SESSION_set_time");
         }
     }
 
-    /// <summary>Sets the session's lifetime (<c>SSL_SESSION_set_timeout</c>); guarded like <see cref="SetTime"/>.</summary>
+    /// <summary>
+    /// Sets the session's lifetime (<c>SSL_SESSION_set_timeout</c>); only for a session in no context's internal cache,
+    /// like <see cref="SetTime"/>.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="ObjectDisposedException">The session was disposed.</exception>
-    /// <exception cref="InvalidOperationException">OpenSSL refused the timeout.</exception>
+    /// <exception cref="InvalidOperationException">The session is (or may be) in a context's internal cache (see <see cref="SetTime"/>), or OpenSSL refused the timeout.</exception>
     public void SetTimeout(TimeSpan timeout)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
-        if (SessionNative.SslSessionSetTimeout(this, (long)timeout.TotalSeconds) != 1)
+        int result = SessionNative.SslSessionSetTimeout(this, (long)timeout.TotalSeconds);
+        if (result != 1)
         {
-            throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_SESSION_set_timeout"));
+            throw SetTimeFailure(result, "SSL_SESSION_set_timeout");
         }
     }
+
+    private static InvalidOperationException SetTimeFailure(int result, string function) => result == ShimConstants.ErrSessionCached
+        ? new InvalidOperationException(
+            $"{function} refused: this session is (or may be) in an SslContext's internal session cache (it was passed to AddSession, " +
+            "or a server connection created or resumed it), where OpenSSL relinks it through its owner context while the engine may be " +
+            "removing it. Change a copy instead: session.Copy(), set the time on the copy, then context.AddSession(copy) replaces the cached one.")
+        : new InvalidOperationException(OpenSslError.ReasonOr(function));
 
     /// <summary>Encodes the session as DER (<c>i2d_SSL_SESSION</c>) into <paramref name="destination"/>;
     /// false (with the size needed) when it does not fit.</summary>

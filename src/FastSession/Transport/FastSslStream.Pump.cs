@@ -20,6 +20,8 @@ public sealed partial class FastSslStream
         Read,
         Write,
         Shutdown,
+        WriteEarlyData, // FastSslStream.EarlyData.cs
+        ReadEarlyData,
     }
 
     // Ciphertext already fed to the engine may still hold undecrypted records (after the handshake, after a read that
@@ -126,6 +128,7 @@ public sealed partial class FastSslStream
         try
         {
             _engineHoldsInput = true; // the first engine call writes the ClientHello (a server's asks for input)
+            await EarlyDataPhaseAsync(cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
             await PumpAsync<AsyncReadWriteAdapter>(EngineStep.Handshake, Memory<byte>.Empty, int.MaxValue, 0, cancellationToken).ConfigureAwait(false);
             await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
             lock (EngineLock)
@@ -137,6 +140,7 @@ public sealed partial class FastSslStream
             // Records that arrived with the last flight (TLS 1.3 tickets, early application data) wait in the engine.
             _engineHoldsInput = true;
             Volatile.Write(ref _state, StateAuthenticated);
+            await CompleteEarlyDataAsync(cancellationToken).ConfigureAwait(false); // rejected early data is written again
         }
         catch (Exception e)
         {
@@ -169,6 +173,10 @@ public sealed partial class FastSslStream
         try
         {
             ThrowIfExceptional();
+            if (TryReadEarlyReceived(buffer.Span, out int early)) // FastSslStream.EarlyData.cs
+            {
+                return deadline == 0 ? early : SessionsReceived;
+            }
             int read = _readClosed ? 0 : await PumpAsync<TIOAdapter>(EngineStep.Read, buffer, minimumSessions, deadline, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
@@ -365,6 +373,8 @@ public sealed partial class FastSslStream
                     EngineStep.Handshake => connection.Handshake(input, _output),
                     EngineStep.Read => connection.Read(input, plaintext, Span<byte>.Empty),
                     EngineStep.Write => connection.Write(input, _output),
+                    EngineStep.WriteEarlyData => connection.WriteEarlyData(input, _output),
+                    EngineStep.ReadEarlyData => connection.ReadEarlyData(input, plaintext, _output),
                     _ => connection.Shutdown(_output),
                 };
             }
@@ -377,7 +387,7 @@ public sealed partial class FastSslStream
             if (result.Status == SslStatus.Failed)
             {
                 string reason = string.IsNullOrEmpty(result.Error) ? $"TLS {step.ToString().ToLowerInvariant()} failed (OpenSSL gave no reason)" : result.Error;
-                RecordFailure(step == EngineStep.Handshake
+                RecordFailure(step is EngineStep.Handshake or EngineStep.WriteEarlyData or EngineStep.ReadEarlyData
                     ? new SslHandshakeException($"{reason} ({(connection.IsServer ? "server" : "client")} side)", result.OpenSslError)
                     : new SslProtocolException(reason, result.OpenSslError));
             }

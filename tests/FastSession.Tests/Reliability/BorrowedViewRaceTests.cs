@@ -198,14 +198,16 @@ public sealed class BorrowedViewRaceTests : LiveObjectTest
 
     /// <summary>
     /// Item 3: <c>SSL_SESSION_set_time</c> follows the session's owner pointer to the server context whose cache
-    /// holds it. Disposing that context on another thread used to free it under the call (SIGSEGV in OpenSSL).
+    /// holds it. Disposing that context on another thread used to free it under the call (SIGSEGV in OpenSSL). Since
+    /// the last finding of issue #10 the shim never lets set_time reach a session that is (or may be) cached: the calls
+    /// are refused (<see cref="InvalidOperationException"/>), racing the dispose all the same.
     /// </summary>
     [Fact]
     public void SessionSetTime_RacingDisposeOfTheContextWhoseCacheHoldsIt_NeverTouchesAFreedContext()
     {
         using SslContext client = Tls.Client(TlsVersion.Tls12, tickets: false);
         var pipe = new SslMemoryPipe();
-        long calls = 0;
+        long calls = 0, unexpected = 0;
         Race.Result result = Race.Run(
             ownerRound: () =>
             {
@@ -227,8 +229,22 @@ public sealed class BorrowedViewRaceTests : LiveObjectTest
                         go.SignalAndWait();
                         for (int i = 0; i < 64; i++)
                         {
-                            session.SetTime(DateTimeOffset.UtcNow);
-                            session.SetTimeout(TimeSpan.FromMinutes(5));
+                            try
+                            {
+                                session.SetTime(DateTimeOffset.UtcNow);
+                                Interlocked.Increment(ref unexpected);
+                            }
+                            catch (InvalidOperationException)
+                            {
+                            }
+                            try
+                            {
+                                session.SetTimeout(TimeSpan.FromMinutes(5));
+                                Interlocked.Increment(ref unexpected);
+                            }
+                            catch (InvalidOperationException)
+                            {
+                            }
                             Interlocked.Increment(ref calls);
                         }
                     });
@@ -242,6 +258,7 @@ public sealed class BorrowedViewRaceTests : LiveObjectTest
             read: () => Thread.Sleep(1));
 
         _output.WriteLine($"{calls} SetTime+SetTimeout pairs");
+        Assert.Equal(0, Interlocked.Read(ref unexpected)); // a cached server session is never re-timed in place
         Report(result);
     }
 

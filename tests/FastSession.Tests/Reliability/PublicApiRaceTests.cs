@@ -355,13 +355,15 @@ public sealed class PublicApiRaceTests : LiveObjectTest
         ("SslContext.CreateConnection(client)", Lifetime, (w, l, r) => World.Replace(ref w.ClientConnection, Volatile.Read(ref w.Client).CreateConnection("localhost"))),
         ("SslContext.CreateConnection(server)", Lifetime, (w, l, r) => World.Replace(ref w.ServerConnection, Volatile.Read(ref w.Server).CreateConnection())),
         ("SslContext.Dispose+CreateClient", Lifetime, (w, l, r) => { if (r.Next(6) == 0) { World.Replace(ref w.Client, Tls.Client(w.Version)); } }),
-        ("SslContext.Dispose+CreateServer", Lifetime, (w, l, r) => { if (r.Next(6) == 0) { World.Replace(ref w.Server, Tls.Server(w.Version)); } }),
+        ("SslContext.Dispose+CreateServer", Lifetime, (w, l, r) => { if (r.Next(6) == 0) { World.Replace(ref w.Server, Tls.Server(w.Version, tickets: r.Next(2) == 0)); } }),
         ("SslContext.FlushExpiredSessions", Lifetime, (w, l, r) => w.AnyContext(r).FlushExpiredSessions(DateTimeOffset.UtcNow.AddSeconds(r.Next(-10, 100_000)))),
         ("SslContext.CachedSessionCount", Lifetime, (w, l, r) => _ = w.AnyContext(r).CachedSessionCount),
         ("SslContext.Getters", Lifetime, (w, l, r) => { SslContext c = w.AnyContext(r); _ = c.IsDisposed; _ = c.IsServer; _ = c.Id; _ = c.VerifiesPeer; _ = c.ToString(); }),
         ("SslContext.GetCertificatePem", Lifetime, (w, l, r) => _ = Volatile.Read(ref w.Server).GetCertificatePem()),
-        // ("SslContext.AddSession" left out: OPEN FINDING, see below (SslSession.SetTime).
-        // ("SslContext.RemoveSession" left out: OPEN FINDING, see below (SslSession.SetTime).
+        // One SSL_SESSION, one cache: a session bound to (or cached by) the other context is refused with
+        // SslContextMismatchException, an InvalidOperationException (docs/RELIABILITY.md section 7, finding 2).
+        ("SslContext.AddSession", [.. Lifetime, typeof(ArgumentException)], (w, l, r) => { SslSession s = w.AnySession(r); if (!s.IsNone) { _ = w.AnyContext(r).AddSession(s); } }),
+        ("SslContext.RemoveSession", [.. Lifetime, typeof(ArgumentException)], (w, l, r) => { SslSession s = w.AnySession(r); if (!s.IsNone) { _ = w.AnyContext(r).RemoveSession(s); } }),
         ("SslContext.SessionEstablished=", Lifetime, (w, l, r) =>
         {
             SslContext c = w.AnyContext(r);
@@ -432,10 +434,15 @@ public sealed class PublicApiRaceTests : LiveObjectTest
 
         // SslSession (copies of one owned handle on several threads)
         ("SslSession.Info", Lifetime, (w, l, r) => { SslSession s = w.AnySession(r); if (!s.IsNone) { _ = s.Info; _ = s.Id; _ = s.ContextId; _ = s.IsResumable; _ = s.Protocol; _ = s.IsDisposed; _ = s.ToString(); } }),
-        // SslSession.SetTime/SetTimeout are left out here: OPEN FINDING (docs/RELIABILITY.md, "Open"). OpenSSL 3.0's
-        // SSL_SESSION_set_time reads the owner context outside its lock and relinks the session; a removal by the engine
-        // (a failed connection's session, an expired lookup, an eviction) in between leaves a server cache list that a
-        // later flush walks forever. The public unlink calls are guarded (SessionCacheLinkTests); the engine's are not yet.
+        // A session that is (or may be) in a context's cache is refused (InvalidOperationException): OpenSSL 3.0 relinks it
+        // through an owner pointer read without a lock while the engine removes it (finding 2). Copies and client sessions work.
+        ("SslSession.SetTime+SetTimeout", Lifetime, (w, l, r) =>
+        {
+            SslSession s = w.AnySession(r);
+            if (s.IsNone) { return; }
+            if (r.Next(2) == 0) { s.SetTime(DateTimeOffset.UtcNow.AddSeconds(r.Next(-100_000, 100))); }
+            else { s.SetTimeout(TimeSpan.FromSeconds(r.Next(0, 100_000))); }
+        }),
         ("SslSession.ToDer", Lifetime, (w, l, r) => { SslSession s = w.AnySession(r); if (!s.IsNone) { _ = s.ToDer(); _ = s.TryWriteDer(l.Output.AsSpan(0, r.Next(0, 4096)), out _); } }),
         ("SslSession.ToPem", Lifetime, (w, l, r) => { SslSession s = w.AnySession(r); if (!s.IsNone) { _ = s.ToPem(); _ = s.ToText(); } }),
         ("SslSession.FromDer", [.. Lifetime, typeof(SslSessionFormatException)], (w, l, r) =>
