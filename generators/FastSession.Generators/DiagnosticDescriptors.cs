@@ -28,6 +28,7 @@ namespace FastSession.Generators
             public const string SpanElementNotPinnable = "FSG0014";
             public const string HandleByReference = "FSG0015";
             public const string SpanWithoutLength = "FSG0016";
+            public const string EntryPointIsMacro = "FSG0017";
         }
 
         public static readonly DiagnosticDescriptor ImportMethodNotStaticPartial = Error(
@@ -112,6 +113,11 @@ namespace FastSession.Generators
             Category,
             DiagnosticSeverity.Warning,
             isEnabledByDefault: true);
+
+        public static readonly DiagnosticDescriptor EntryPointIsMacro = Error(
+            Ids.EntryPointIsMacro,
+            "Entry point is an OpenSSL macro",
+            "'{0}' imports '{1}', which OpenSSL 3 defines as a macro, not an exported function: the call would fail with EntryPointNotFoundException; import '{2}' (or a shim export) instead");
 
         private static DiagnosticDescriptor Error(string id, string title, string message)
             => new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);

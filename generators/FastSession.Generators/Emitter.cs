@@ -95,6 +95,13 @@ namespace FastSession.Generators
                 shapes[i].WriteCheck(writer, method.Parameters[i]);
             }
 
+            if (IsStraightLineLease(method))
+            {
+                WriteStraightLineLease(writer, method, externName, arguments);
+                writer.CloseBlock();
+                return;
+            }
+
             for (int i = 0; i < shapes.Length; i++)
             {
                 shapes[i].WriteOpen(writer, method.Parameters[i]);
@@ -122,6 +129,60 @@ namespace FastSession.Generators
             }
 
             writer.CloseBlock();
+        }
+
+        // A trivial call (no GC transition: it cannot run managed code, block, or throw a managed exception) whose
+        // only lease is one borrowed view, with blittable arguments and result: nothing between Enter and Dispose
+        // can throw, so the lease needs no try/finally, and the hottest accessors (view getters) skip the
+        // exception frame's register saves (bench/RESULTS.md, "Generator fast paths, issue 13").
+        private static bool IsStraightLineLease(ImportMethodSpec method)
+        {
+            if (!method.Trivial || method.ReturnType.Kind is not (ShimTypeKind.Primitive or ShimTypeKind.Void))
+            {
+                return false;
+            }
+
+            int views = 0;
+            foreach (ParameterSpec parameter in method.Parameters)
+            {
+                if (parameter.Type.Kind == ShimTypeKind.BorrowedView && parameter.Modifiers.Length == 0)
+                {
+                    views++;
+                }
+                else if (parameter.Type.Kind != ShimTypeKind.Primitive || parameter.Modifiers.Length != 0)
+                {
+                    return false;
+                }
+            }
+
+            return views == 1;
+        }
+
+        private static void WriteStraightLineLease(SourceWriter writer, ImportMethodSpec method, string externName, List<string> arguments)
+        {
+            ParameterSpec view = method.Parameters[0];
+            foreach (ParameterSpec parameter in method.Parameters)
+            {
+                if (parameter.Type.Kind == ShimTypeKind.BorrowedView)
+                {
+                    view = parameter;
+                }
+            }
+
+            string lease = BorrowedViewShape.LeaseName(view);
+            writer.WriteLine(view.Type.ManagedName + ".Lease " + lease + " = " + view.Name + ".Enter();");
+            string call = externName + "(" + string.Join(", ", arguments) + ")";
+            if (method.ReturnType.Kind == ShimTypeKind.Void)
+            {
+                writer.WriteLine(call + ";");
+                writer.WriteLine(lease + ".Dispose();");
+            }
+            else
+            {
+                writer.WriteLine(method.ReturnType.NativeName + " __result = " + call + ";");
+                writer.WriteLine(lease + ".Dispose();");
+                writer.WriteLine("return __result;");
+            }
         }
 
         // ---- [BorrowedView] structs (Templates/BorrowedView.cs) ------------------------------------

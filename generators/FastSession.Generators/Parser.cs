@@ -141,13 +141,22 @@ namespace FastSession.Generators
                 }
             }
 
+            // Binding libssl directly (not through a FastSessionNative_ export) makes this possible: a macro has no symbol.
+            if (OpenSslMacros.TryGetValue(entryPoint, out string? function))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(
+                    DiagnosticDescriptors.EntryPointIsMacro, AttributeLocation(attribute) ?? methodLocation, display, entryPoint, function));
+            }
+
             if (trivial && FindLockingWord(entryPoint) is { } word)
             {
                 diagnostics.Add(DiagnosticInfo.Create(
                     DiagnosticDescriptors.TrivialCallTakesLock, AttributeLocation(attribute) ?? methodLocation, display, entryPoint, word));
             }
 
-            if (diagnostics.Count > 0 || returnType is null)
+            // Only errors stop the wrapper: a warning (FSG0016) may be suppressed where a contract makes the call
+            // correct, and the method must then still get its body.
+            if (diagnostics.Exists(static d => d.Descriptor.DefaultSeverity == DiagnosticSeverity.Error) || returnType is null)
             {
                 return new ImportMethodResult(null, null, diagnostics.ToEquatableArray());
             }
@@ -162,7 +171,7 @@ namespace FastSession.Generators
                 entryPoint,
                 trivial);
             var key = new EntryPointKey(libraryName, entryPoint, spec.NativeSignature, trivial, display, methodLocation);
-            return new ImportMethodResult(spec, key, EquatableArray<DiagnosticInfo>.Empty);
+            return new ImportMethodResult(spec, key, diagnostics.ToEquatableArray());
         }
 
         /// <summary>Groups valid imports by declaring type, in a stable order: one <see cref="LibraryClassSpec"/> per file.</summary>
@@ -558,6 +567,25 @@ namespace FastSession.Generators
         /// or null. A word right after "Get"/"Get0" names what is read, not what is done
         /// (FastSessionNative_SslGetShutdown reads SSL_get_shutdown and may be trivial).
         /// </summary>
+        /// <summary>
+        /// OpenSSL 3 names that are macros over another function (include/openssl/ssl.h.in), with what to import
+        /// instead (FSG0017). The ones a binding of the session, certificate and context getters is likely to reach for.
+        /// </summary>
+        private static readonly System.Collections.Generic.Dictionary<string, string> OpenSslMacros = new(StringComparer.Ordinal)
+        {
+            ["SSL_get0_session"] = "SSL_get_session",
+            ["SSL_get_peer_certificate"] = "SSL_get1_peer_certificate",
+            ["SSL_CTX_sess_number"] = "SSL_CTX_ctrl",
+            ["SSL_CTX_set_session_cache_mode"] = "SSL_CTX_ctrl",
+            ["SSL_CTX_get_session_cache_mode"] = "SSL_CTX_ctrl",
+            ["SSL_CTX_sess_set_cache_size"] = "SSL_CTX_ctrl",
+            ["SSL_CTX_set_min_proto_version"] = "SSL_CTX_ctrl",
+            ["SSL_CTX_set_max_proto_version"] = "SSL_CTX_ctrl",
+            ["SSL_CTX_set_mode"] = "SSL_CTX_ctrl",
+            ["SSL_set_tlsext_host_name"] = "SSL_ctrl",
+            ["SSL_CTX_set_tlsext_ticket_key_cb"] = "SSL_CTX_set_tlsext_ticket_key_evp_cb",
+        };
+
         internal static string? FindLockingWord(string entryPoint)
         {
             int underscore = entryPoint.LastIndexOf('_');

@@ -624,8 +624,9 @@ typedef struct fs_server_cache_counts {
 FS_EXPORT int32_t FastSessionNative_SslCtxSetExternalSessionCache(SSL_CTX* ctx, int32_t mode);
 /* Shims SSL_CTX_get_session_cache_mode. */
 FS_EXPORT int32_t FastSessionNative_SslCtxGetSessionCacheMode(SSL_CTX* ctx);
-/* The pending lookup's key (FS_SESSION_ID_MAX bytes of room) and kind, FS_SESSION_LOOKUP_NONE if none. */
-FS_EXPORT int32_t FastSessionNative_SslGetSessionLookup(SSL* ssl, uint8_t* key, int32_t* key_len);
+/* The pending lookup's key (key_cap bytes of room; FS_SESSION_ID_MAX always fits) and kind,
+ * FS_SESSION_LOOKUP_NONE if none, FS_ERR_ARGUMENT if key_cap is too small for the pending key. */
+FS_EXPORT int32_t FastSessionNative_SslGetSessionLookup(SSL* ssl, uint8_t* key, int32_t key_cap, int32_t* key_len);
 /* Answers the pending lookup (d2i_SSL_SESSION; der_len 0 = none). 1 offered, 0 miss, FS_ERR_ARGUMENT. */
 FS_EXPORT int32_t FastSessionNative_SslProvideSession(SSL* ssl, const uint8_t* der, int32_t der_len);
 /* Copies the process-wide server cache counts. */

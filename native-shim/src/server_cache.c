@@ -187,13 +187,15 @@ int32_t FastSessionNative_SslCtxGetSessionCacheMode(SSL_CTX* ctx)
  * (FS_SESSION_ID_MAX bytes) and returns its FS_SESSION_LOOKUP_* kind, FS_SESSION_LOOKUP_NONE when
  * nothing is pending. No error queue impact.
  */
-int32_t FastSessionNative_SslGetSessionLookup(SSL* ssl, uint8_t* key, int32_t* key_len)
+int32_t FastSessionNative_SslGetSessionLookup(SSL* ssl, uint8_t* key, int32_t key_cap, int32_t* key_len)
 {
     fs_conn_data* conn = fastsession_conn_get_data(ssl);
     if (key_len != NULL)
         *key_len = 0;
     if (conn == NULL || key == NULL || key_len == NULL || conn->lookup.state != FS_LOOKUP_STATE_PENDING)
         return FS_SESSION_LOOKUP_NONE;
+    if (key_cap < conn->lookup.key_len)
+        return FS_ERR_ARGUMENT; /* the caller's room is FS_SESSION_ID_MAX; never write past a smaller one */
     memcpy(key, conn->lookup.key, (size_t)conn->lookup.key_len);
     *key_len = conn->lookup.key_len;
     return conn->lookup.kind;

@@ -284,7 +284,7 @@ namespace FastSession.Generators.Tests
                 .Where(static f => f.FieldType == typeof(DiagnosticDescriptor))
                 .Select(static f => (DiagnosticDescriptor)f.GetValue(null)!)
                 .ToArray();
-            Assert.Equal(16, descriptors.Length);
+            Assert.Equal(17, descriptors.Length);
             Assert.All(descriptors, static d =>
             {
                 // FSG0016 flags a span without a length, which a fixed-size contract can make correct.
@@ -377,6 +377,58 @@ namespace FastSession.Generators.Tests
                 }
                 """;
             AssertSingle(source, "FSG0016", "Span<byte> buffer", DiagnosticSeverity.Warning);
+        }
+
+        [Fact]
+        public void SpanWithoutLength_IsStillEmitted_SoASuppressedWarningLeavesAWorkingWrapper()
+        {
+            string source = Prelude + """
+                [ShimLibrary("lib")]
+                internal static partial class Native
+                {
+                    [ShimImport("lib_fill")]
+                    internal static partial void Fill(Conn conn, Span<byte> buffer);
+                }
+                """;
+            GeneratorResult result = GeneratorHarness.Run(GeneratorHarness.CreateCompilation(source));
+            Assert.Equal("FSG0016", Assert.Single(result.RunResult.Diagnostics).Id);
+            string generated = result.Source("Native.g.cs");
+            Assert.Contains("internal static partial void Fill(global::Conn conn, global::System.Span<byte> buffer)", generated, StringComparison.Ordinal);
+            Assert.Contains("fixed (byte* __buffer_pin = buffer)", generated, StringComparison.Ordinal);
+            // No CS8795 (partial method without a body): the wrapper exists.
+            Assert.DoesNotContain(result.Output.GetDiagnostics(), static d => d.Id == "CS8795");
+        }
+
+        [Fact]
+        public void OpenSslMacroAsEntryPoint_ReportsFSG0017AtTheAttribute()
+        {
+            string source = Prelude + """
+                [ShimLibrary("libssl.so.3")]
+                internal static partial class Native
+                {
+                    [ShimImport("SSL_get0_session", Trivial = true)]
+                    internal static partial nint Get0Session(Conn conn);
+                }
+                """;
+            AssertSingle(source, "FSG0017", "ShimImport(\"SSL_get0_session\"");
+            Assert.Contains("SSL_get_session", GeneratorHarness.GeneratorDiagnostics(source).Single().GetMessage(), StringComparison.Ordinal);
+        }
+
+        [Fact]
+        public void RealLibSslFunctionAsEntryPoint_IsClean()
+        {
+            string source = Prelude + """
+                [ShimLibrary("libssl.so.3")]
+                internal static partial class Native
+                {
+                    [ShimImport("SSL_SESSION_is_resumable", Trivial = true)]
+                    internal static partial int IsResumable(View session);
+
+                    [ShimImport("SSL_SESSION_is_resumable", Trivial = true)]
+                    internal static partial int IsResumable(Owned session);
+                }
+                """;
+            Assert.Empty(GeneratorHarness.GeneratorDiagnostics(source));
         }
 
         [Fact]

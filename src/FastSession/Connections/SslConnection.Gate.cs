@@ -18,7 +18,7 @@ namespace FastSession;
 //   certificate: a view checks its epoch inside the lease, then reads. Two ways to hold one:
 //   * the driver thread (nearly always the only reader) stores its reading flag, then checks the bit and
 //     that it is still the driver: plain volatile accesses, no atomic instruction (an uncontended
-//     lock-prefixed add costs ~16 ns on the benchmark machine, more than the native read). This is the
+//     locked (LOCK ADD) add costs ~16 ns on the benchmark machine, more than the native read). This is the
 //     asymmetric Dekker pattern: an exclusive caller that is not the driver pays instead, with a
 //     process-wide memory barrier (Interlocked.MemoryBarrierProcessWide, membarrier on Linux) after
 //     setting the bit, then waits for the flag to clear and becomes the driver. After the barrier either
@@ -36,14 +36,14 @@ namespace FastSession;
 // Lock order: a connection's gate first, then (inside the native call) the SSL_CTX's locks and the
 // shim's session-owner guard (native-shim/src/session.c). Nothing here ever waits for another
 // connection's gate or for an SslContext lease while holding this one, and readers never wait.
-public sealed unsafe partial class SslConnection
+public sealed partial class SslConnection
 {
     private const int ExclusiveBit = 1;
     private const int OneReader = 2;
 
     private int _gate;
     private int _exclusiveThread; // managed thread id holding ExclusiveBit, 0 when free
-    private int _driverThread = Environment.CurrentManagedThreadId; // the last exclusive holder
+    private int _driverThread = ThreadIdentity.Current; // the last exclusive holder
     private bool _driverReading; // the driver's reader lease (plain stores, see the top of this file)
     // Set (atomically) once the driver has read often enough to use the fast path; only then do exclusive
     // calls from other threads pay the process-wide barrier. A connection driven from hopping threads
@@ -76,7 +76,7 @@ public sealed unsafe partial class SslConnection
     /// <exception cref="InvalidOperationException">Another thread holds the connection exclusively.</exception>
     internal int EnterReader()
     {
-        int thread = Environment.CurrentManagedThreadId;
+        int thread = ThreadIdentity.Current;
         if (thread == Volatile.Read(ref _driverThread) && (Volatile.Read(ref _driverFastArmed) != 0 || ArmFastPath()))
         {
             Volatile.Write(ref _driverReading, true);
@@ -163,7 +163,8 @@ public sealed unsafe partial class SslConnection
             if (_changesSession)
             {
                 // Before the call too: a same-thread view borrowed earlier in a handler is stale from here on.
-                connection._epoch++;
+                // The epoch is even from here to Dispose: TryBorrowPublishedSession falls back (SslConnection.Borrow.cs).
+                Volatile.Write(ref connection._epoch, connection._epoch + 1);
             }
         }
 
@@ -171,7 +172,9 @@ public sealed unsafe partial class SslConnection
         {
             if (_changesSession)
             {
-                _connection._epoch++;
+                // Still exclusive: publish the session pointer for lease-free borrowing, then the (odd) epoch it belongs to.
+                _connection.PublishBorrowedSession();
+                Volatile.Write(ref _connection._epoch, _connection._epoch + 1);
             }
             if (_entered)
             {
@@ -187,7 +190,7 @@ public sealed unsafe partial class SslConnection
     // Returns whether the caller must exit: false when nested on the holder's own thread.
     private bool EnterExclusive(Access access)
     {
-        int thread = Environment.CurrentManagedThreadId;
+        int thread = ThreadIdentity.Current;
         int state = Volatile.Read(ref _gate);
         while (true)
         {

@@ -7,7 +7,7 @@ namespace FastSession;
 // Why a handshake resumed or not, and the metrics of each handshake (FastSessionMetrics). The engine
 // (SslConnection.cs) calls these hooks, each marked "// observe" there; everything here runs after the
 // native call returned, with the connection's gate held by the calling thread.
-public sealed unsafe partial class SslConnection
+public sealed partial class SslConnection
 {
     private long _handshakeStartTimestamp;
     private bool _handshakeObserved;
@@ -101,8 +101,7 @@ public sealed unsafe partial class SslConnection
 
     private SslResumptionOutcome ServerNotResumedReason()
     {
-        FsResumptionInfo info;
-        if (ObserveNative.SslGetResumptionInfo(this, &info) != ShimConstants.Ok)
+        if (ObserveNative.SslGetResumptionInfo(this, out FsResumptionInfo info) != ShimConstants.Ok)
         {
             return SslResumptionOutcome.NotOffered;
         }

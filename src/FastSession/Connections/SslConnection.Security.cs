@@ -8,7 +8,7 @@ namespace FastSession;
 // Peer verification as the engine sees it, and the server side of the session API (SSL_get_servername,
 // SSL_set_num_tickets, SSL_new_session_ticket, shutdown fed with the peer's bytes). Kept apart from
 // SslConnection.cs, which owns the engine; the engine calls ResumePausedVerification and ExplainFailure.
-public sealed unsafe partial class SslConnection
+public sealed partial class SslConnection
 {
     /// <summary>
     /// What verification of the peer's certificate found, as .NET's <see cref="SslPolicyErrors"/> (the classes of
@@ -124,7 +124,7 @@ public sealed unsafe partial class SslConnection
     /// outside OpenSSL, hands the verdict to the shim and resumes the handshake, appending its output after what the
     /// first step produced. The gate is held by the caller (Run, for Handshake).
     /// </summary>
-    internal void ResumePausedVerification(ref FsIoResult result, byte* output, int outputCapacity)
+    internal void ResumePausedVerification(ref FsIoResult result, Span<byte> output)
     {
         int consumed = result.BytesConsumed;
         int produced = result.BytesProduced;
@@ -132,9 +132,8 @@ public sealed unsafe partial class SslConnection
         {
             bool accept = RunValidationCallback();
             VerifyNative.SslSetVerifyDecision(this, accept ? 1 : 0);
-            FsIoResult next;
-            int room = Math.Max(0, outputCapacity - produced);
-            ConnectionNative.SslDoHandshake(this, null, 0, room > 0 ? output + produced : null, room, &next);
+            Span<byte> rest = Rest(output, produced); // empty: NULL, as the shim expects when there is no room
+            ConnectionNative.SslDoHandshake(this, default, 0, rest, rest.Length, out FsIoResult next);
             produced += next.BytesProduced;
             result = next;
         }
@@ -150,12 +149,12 @@ public sealed unsafe partial class SslConnection
     /// waiting for the peer, the result says so (NeedsInput) and the caller repeats the call, as for any implicit
     /// handshake. The gate is held by the caller (Run).
     /// </summary>
-    internal void ResumeImplicitHandshake(SslOperation operation, ref FsIoResult result, byte* plaintextIn, int plaintextInLength,
-        byte* plaintextOut, int plaintextOutCapacity, byte* output, int outputCapacity)
+    internal void ResumeImplicitHandshake(SslOperation operation, ref FsIoResult result, ReadOnlySpan<byte> plaintextIn,
+        Span<byte> plaintextOut, Span<byte> output)
     {
         int consumed = result.BytesConsumed;
         int newSessions = result.NewSessions;
-        ResumePausedVerification(ref result, output, outputCapacity);
+        ResumePausedVerification(ref result, output);
         if (result.Ret <= 0)
         {
             result.BytesConsumed = operation == SslOperation.Read ? consumed : 0; // a write consumed no plaintext yet
@@ -165,22 +164,26 @@ public sealed unsafe partial class SslConnection
         int produced = result.BytesProduced;
         int done = result.HandshakeDone;
         newSessions += result.NewSessions;
-        int room = Math.Max(0, outputCapacity - produced);
+        Span<byte> rest = Rest(output, produced);
         FsIoResult next;
         if (operation == SslOperation.Read)
         {
-            ConnectionNative.SslRead(this, null, 0, plaintextOut, plaintextOutCapacity, room > 0 ? output + produced : null, room, &next);
+            ConnectionNative.SslRead(this, default, 0, plaintextOut, plaintextOut.Length, rest, rest.Length, out next);
             next.BytesConsumed = consumed;
         }
         else
         {
-            ConnectionNative.SslWrite(this, plaintextIn, plaintextInLength, room > 0 ? output + produced : null, room, &next);
+            ConnectionNative.SslWrite(this, plaintextIn, plaintextIn.Length, rest, rest.Length, out next);
         }
         next.BytesProduced += produced;
         next.NewSessions += newSessions;
         next.HandshakeDone |= done;
         result = next;
     }
+
+    // What is left of the output buffer after `produced` bytes (empty when full: the shim then gets NULL, 0).
+    private static Span<byte> Rest(Span<byte> output, int produced) =>
+        (uint)produced < (uint)output.Length ? output[produced..] : default;
 
     private string? _validationFailure;
 
@@ -228,7 +231,7 @@ public sealed unsafe partial class SslConnection
         {
             return result;
         }
-        int ran = VerifyNative.SslGetVerifyStatus(this, null, null, null);
+        int ran = VerifyNative.SslGetVerifyStatus(this, out _, out _, out _);
         string? detail = _validationFailure;
         _validationFailure = null;
         if (detail is null && ran != 0)
@@ -269,14 +272,10 @@ public sealed unsafe partial class SslConnection
 
     private void ReadVerifyStatus(out int error, out int depth, out int policy)
     {
-        int e = 0, d = -1, p = 0;
         using (Reader())
         {
-            VerifyNative.SslGetVerifyStatus(this, &e, &d, &p);
+            VerifyNative.SslGetVerifyStatus(this, out error, out depth, out policy);
         }
-        error = e;
-        depth = d;
-        policy = p;
     }
 
     private byte[] ChainCertificate(int index)

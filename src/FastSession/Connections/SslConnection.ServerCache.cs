@@ -37,18 +37,18 @@ public sealed partial class SslConnection
     /// <c>SSL_CLIENT_HELLO_RETRY</c>); false when none is pending.
     /// </summary>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
-    public unsafe bool TryGetSessionLookup(out SslSessionLookup lookup)
+    public bool TryGetSessionLookup(out SslSessionLookup lookup)
     {
-        byte* key = stackalloc byte[ShimConstants.SessionIdMax];
-        int length = 0;
+        Span<byte> key = stackalloc byte[ShimConstants.SessionIdMax];
+        int length;
         int kind;
         using (ReaderScope _ = Reader())
         {
-            kind = ServerCacheNative.SslGetSessionLookup(this, key, &length);
+            kind = ServerCacheNative.SslGetSessionLookup(this, key, key.Length, out length);
         }
-        lookup = kind == ServerCacheNative.LookupNone ? default
-            : new SslSessionLookup(new ReadOnlySpan<byte>(key, length).ToArray(), kind == ServerCacheNative.LookupPskIdentity);
-        return kind != ServerCacheNative.LookupNone;
+        lookup = kind is not (ServerCacheNative.LookupSessionId or ServerCacheNative.LookupPskIdentity) ? default
+            : new SslSessionLookup(key[..Math.Clamp(length, 0, key.Length)].ToArray(), kind == ServerCacheNative.LookupPskIdentity);
+        return kind is ServerCacheNative.LookupSessionId or ServerCacheNative.LookupPskIdentity;
     }
 
     /// <summary>
@@ -58,15 +58,12 @@ public sealed partial class SslConnection
     /// </summary>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
     /// <exception cref="InvalidOperationException">No lookup is pending, or another thread is using the connection.</exception>
-    public unsafe bool ProvideSession(ReadOnlySpan<byte> der)
+    public bool ProvideSession(ReadOnlySpan<byte> der)
     {
         int status;
         using (ExclusiveScope _ = Exclusive(Access.Exclusive))
         {
-            fixed (byte* d = der)
-            {
-                status = ServerCacheNative.SslProvideSession(this, d, der.Length);
-            }
+            status = ServerCacheNative.SslProvideSession(this, der, der.Length);
         }
         if (status < 0)
         {

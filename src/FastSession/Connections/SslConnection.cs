@@ -17,7 +17,7 @@ namespace FastSession;
 /// reader lease that the calls above wait out, so a view never reads freed memory (SslConnection.Gate.cs).
 /// </remarks>
 [ShimHandleOwner]
-public sealed unsafe partial class SslConnection : IDisposable
+public sealed partial class SslConnection : IDisposable
 {
     private nint _ssl;
     // Bumped by every exclusive scope that may change or free SSL's session (S1, S10): engine calls,
@@ -146,7 +146,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         }
     }
 
-    internal ulong Epoch => _epoch;
+    internal ulong Epoch => Volatile.Read(ref _epoch);
 
     /// <summary>The negotiated ALPN protocol (<c>SSL_get0_alpn_selected</c>), or null. Allocates a string.</summary>
     public string? GetApplicationProtocol()
@@ -170,7 +170,12 @@ public sealed unsafe partial class SslConnection : IDisposable
     /// </summary>
     public bool TryBorrowSession(out SslSessionRef session)
     {
-        // The generated wrapper reads the pointer and the epoch under one reader lease.
+        // The pointer the last exclusive call published, with its epoch, needs no native call and no lease
+        // (SslConnection.Borrow.cs); otherwise the generated wrapper reads both under one reader lease.
+        if (TryBorrowPublishedSession(out session))
+        {
+            return true;
+        }
         session = SessionNative.SslGet0Session(this);
         return !session.IsEmpty;
     }
@@ -244,7 +249,7 @@ public sealed unsafe partial class SslConnection : IDisposable
         // Sessions captured before a failure are still the caller's to take.
         using (Exclusive(Access.Exclusive | Access.WhenFaulted))
         {
-            count = ConnectionNative.SslTakeNewSessions(this, &pointer, 1);
+            count = ConnectionNative.SslTakeNewSessions(this, new Span<nint>(ref pointer), 1);
         }
         session = count == 1 ? SslSession.FromOwnedPointer(pointer) : default;
         return count == 1;
@@ -326,43 +331,37 @@ public sealed unsafe partial class SslConnection : IDisposable
         _handshakeStarted = true;
         ObserveHandshakeStart(); // SslConnection.Resumption.cs: the handshake's start time, once
         FsIoResult result;
-        fixed (byte* i = input)
-        fixed (byte* pi = plaintextIn)
-        fixed (byte* po = plaintextOut)
-        fixed (byte* o = output)
+        switch (operation)
         {
-            switch (operation)
-            {
-                case SslOperation.Handshake:
-                    ConnectionNative.SslDoHandshake(this, i, input.Length, o, output.Length, &result);
-                    if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
-                    {
-                        ResumePausedVerification(ref result, o, output.Length); // SslConnection.Security.cs
-                    }
-                    if (result.SslError == ServerCacheNative.SslErrorWantClientHelloCb && EarlyDataDecides)
-                    {
-                        DeclineEarlyDataInHandshake(ref result, o, output.Length); // SslConnection.EarlyData.cs
-                    }
-                    break;
-                case SslOperation.Read:
-                    ConnectionNative.SslRead(this, i, input.Length, po, plaintextOut.Length, o, output.Length, &result);
-                    if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
-                    {
-                        ResumeImplicitHandshake(operation, ref result, null, 0, po, plaintextOut.Length, o, output.Length); // SslConnection.Security.cs
-                    }
-                    break;
-                case SslOperation.Write:
-                    ConnectionNative.SslWrite(this, pi, plaintextIn.Length, o, output.Length, &result);
-                    if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
-                    {
-                        ResumeImplicitHandshake(operation, ref result, pi, plaintextIn.Length, null, 0, o, output.Length); // SslConnection.Security.cs
-                    }
-                    break;
-                default:
-                    // Shutdown(output) feeds nothing; Shutdown(input, output) feeds the peer's bytes first.
-                    ServerNative.SslShutdownWithInput(this, i, input.Length, o, output.Length, &result);
-                    break;
-            }
+            case SslOperation.Handshake:
+                ConnectionNative.SslDoHandshake(this, input, input.Length, output, output.Length, out result);
+                if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
+                {
+                    ResumePausedVerification(ref result, output); // SslConnection.Security.cs
+                }
+                if (result.SslError == ServerCacheNative.SslErrorWantClientHelloCb && EarlyDataDecides)
+                {
+                    DeclineEarlyDataInHandshake(ref result, output); // SslConnection.EarlyData.cs
+                }
+                break;
+            case SslOperation.Read:
+                ConnectionNative.SslRead(this, input, input.Length, plaintextOut, plaintextOut.Length, output, output.Length, out result);
+                if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
+                {
+                    ResumeImplicitHandshake(operation, ref result, default, plaintextOut, output); // SslConnection.Security.cs
+                }
+                break;
+            case SslOperation.Write:
+                ConnectionNative.SslWrite(this, plaintextIn, plaintextIn.Length, output, output.Length, out result);
+                if (result.SslError == ShimConstants.SslErrorWantRetryVerify)
+                {
+                    ResumeImplicitHandshake(operation, ref result, plaintextIn, default, output); // SslConnection.Security.cs
+                }
+                break;
+            default:
+                // Shutdown(output) feeds nothing; Shutdown(input, output) feeds the peer's bytes first.
+                ServerNative.SslShutdownWithInput(this, input, input.Length, output, output.Length, out result);
+                break;
         }
         if (result.HandshakeDone != 0)
         {
@@ -412,10 +411,7 @@ public sealed unsafe partial class SslConnection : IDisposable
     {
         // Allowed after a failure: the pending output is the alert to send before stopping.
         using ExclusiveScope _ = Exclusive(Access.Exclusive | Access.WhenFaulted);
-        fixed (byte* o = output)
-        {
-            return ConnectionNative.SslDrainOutput(this, o, output.Length);
-        }
+        return ConnectionNative.SslDrainOutput(this, output, output.Length);
     }
 
     /// <summary>
@@ -491,9 +487,9 @@ public sealed unsafe partial class SslConnection : IDisposable
             return; // They wait in the native queue for TryTakeNewSession.
         }
         const int Batch = 16;
-        nint* sessions = stackalloc nint[Batch];
+        Span<nint> sessions = stackalloc nint[Batch];
         int count;
-        while ((count = ConnectionNative.SslTakeNewSessions(this, sessions, Batch)) > 0)
+        while ((count = ConnectionNative.SslTakeNewSessions(this, sessions, sessions.Length)) > 0)
         {
             int delivered = 0;
             try

@@ -135,7 +135,7 @@ public sealed class SslServerCertificate
 }
 
 /// <summary>Turns .NET certificates into the PEM OpenSSL loads, wiping the key bytes after use.</summary>
-internal static unsafe class CertificatePem
+internal static class CertificatePem
 {
     internal static byte[] PublicPem(X509Certificate2 certificate) => Encoding.ASCII.GetBytes(certificate.ExportCertificatePem() + "\n");
 

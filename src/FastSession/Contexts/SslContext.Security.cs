@@ -9,7 +9,7 @@ namespace FastSession;
 
 // Peer verification, certificates from .NET types, per-name server certificates and the internal session cache
 // (native-shim/src/verify.c, server.c). Kept apart from SslContext.cs so the context's lifetime code stays small.
-public sealed unsafe partial class SslContext
+public sealed partial class SslContext
 {
     /// <summary>
     /// Whether connections of this context verify their peer (<c>SSL_VERIFY_PEER</c>): clients unless
@@ -181,11 +181,7 @@ public sealed unsafe partial class SslContext
         }
         child.SetAlpn(options.ApplicationProtocols);
         child.ApplyServerSecurity(options, isChild: true);
-        byte[] n = NullTerminated(name);
-        fixed (byte* p = n)
-        {
-            Check(ServerNative.SslCtxAddServerNameContext(this, p, child), $"Registering the certificate for '{name}'");
-        }
+        Check(ServerNative.SslCtxAddServerNameContext(this, name, child), $"Registering the certificate for '{name}'");
     }
 
     private void LoadTrust(SslContextOptions options)
@@ -200,26 +196,18 @@ public sealed unsafe partial class SslContext
         }
         if (options.TrustedCertificatesFile is not null || options.TrustedCertificatesDirectory is not null)
         {
-            byte[]? file = options.TrustedCertificatesFile is null ? null : NullTerminated(options.TrustedCertificatesFile);
-            byte[]? dir = options.TrustedCertificatesDirectory is null ? null : NullTerminated(options.TrustedCertificatesDirectory);
-            fixed (byte* f = file)
-            fixed (byte* d = dir)
-            {
-                Check(VerifyNative.SslCtxLoadVerifyLocations(this, f, d), "Loading TrustedCertificatesFile / TrustedCertificatesDirectory");
-            }
+            Check(VerifyNative.SslCtxLoadVerifyLocations(this, options.TrustedCertificatesFile, options.TrustedCertificatesDirectory),
+                "Loading TrustedCertificatesFile / TrustedCertificatesDirectory");
         }
     }
 
     private void AddTrustedPem(byte[] pem, string what)
     {
-        fixed (byte* p = pem)
+        Check(ContextNative.SslCtxAddTrustedCertificatePem(this, pem, pem.Length), $"Loading {what}");
+        if (IsServer)
         {
-            Check(ContextNative.SslCtxAddTrustedCertificatePem(this, p, pem.Length), $"Loading {what}");
-            if (IsServer)
-            {
-                // Name the trusted issuers in the CertificateRequest, so clients pick the right certificate.
-                Check(VerifyNative.SslCtxAddClientCaPem(this, p, pem.Length), $"Loading {what} as client CA names");
-            }
+            // Name the trusted issuers in the CertificateRequest, so clients pick the right certificate.
+            Check(VerifyNative.SslCtxAddClientCaPem(this, pem, pem.Length), $"Loading {what} as client CA names");
         }
     }
 
@@ -229,11 +217,7 @@ public sealed unsafe partial class SslContext
         byte[] key = CertificatePem.PrivateKeyPem(certificate);
         try
         {
-            fixed (byte* c = cert)
-            fixed (byte* k = key)
-            {
-                Check(ContextNative.SslCtxUseCertificateAndKeyPem(this, c, cert.Length, k, key.Length), $"Loading {what}");
-            }
+            Check(ContextNative.SslCtxUseCertificateAndKeyPem(this, cert, cert.Length, key, key.Length), $"Loading {what}");
         }
         finally
         {
@@ -247,11 +231,7 @@ public sealed unsafe partial class SslContext
         byte[] key = Encoding.ASCII.GetBytes(privateKeyPem);
         try
         {
-            fixed (byte* c = cert)
-            fixed (byte* k = key)
-            {
-                Check(ContextNative.SslCtxUseCertificateAndKeyPem(this, c, cert.Length, k, key.Length), $"Loading {what}");
-            }
+            Check(ContextNative.SslCtxUseCertificateAndKeyPem(this, cert, cert.Length, key, key.Length), $"Loading {what}");
         }
         finally
         {

@@ -17,7 +17,7 @@ public delegate void SessionEstablishedHandler(SslConnection connection, SslSess
 /// Thread-safe for creating connections; every session it yields is bound to its <see cref="Id"/>.
 /// </summary>
 [ShimHandleOwner]
-public sealed unsafe partial class SslContext : IDisposable
+public sealed partial class SslContext : IDisposable
 {
     private nint _ctx;
     // SafeHandle-style gate so Dispose cannot free the SSL_CTX under a concurrent CreateConnection or
@@ -116,19 +116,11 @@ public sealed unsafe partial class SslContext : IDisposable
             {
                 byte[] cert = Encoding.ASCII.GetBytes(options.CertificatePem);
                 byte[] key = Encoding.ASCII.GetBytes(options.PrivateKeyPem!);
-                fixed (byte* c = cert)
-                fixed (byte* k = key)
-                {
-                    Check(ContextNative.SslCtxUseCertificateAndKeyPem(context, c, cert.Length, k, key.Length), "Loading the certificate and private key PEM");
-                }
+                Check(ContextNative.SslCtxUseCertificateAndKeyPem(context, cert, cert.Length, key, key.Length), "Loading the certificate and private key PEM");
             }
             else
             {
-                byte[] name = NullTerminated(options.EphemeralCommonName);
-                fixed (byte* n = name)
-                {
-                    Check(ContextNative.SslCtxUseEphemeralCertificate(context, n, 30), "Generating the ephemeral ECDSA P-256 certificate");
-                }
+                Check(ContextNative.SslCtxUseEphemeralCertificate(context, options.EphemeralCommonName, 30), "Generating the ephemeral ECDSA P-256 certificate");
             }
             context.SetAlpn(options.ApplicationProtocols);
             context.ApplyServerSecurity(options, isChild: false);
@@ -219,17 +211,13 @@ public sealed unsafe partial class SslContext : IDisposable
 
     private string GetCertificatePemCore()
     {
-        int needed = 0;
-        int length = ContextNative.SslCtxGetCertificatePem(this, null, 0, &needed);
+        int length = ContextNative.SslCtxGetCertificatePem(this, default, 0, out int needed);
         if (length == ShimConstants.ErrArgument)
         {
             throw new InvalidOperationException("This context has no certificate.");
         }
         byte[] buffer = new byte[Math.Max(needed, 1)];
-        fixed (byte* b = buffer)
-        {
-            length = ContextNative.SslCtxGetCertificatePem(this, b, buffer.Length, &needed);
-        }
+        length = ContextNative.SslCtxGetCertificatePem(this, buffer, buffer.Length, out needed);
         if (length < 0)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("Writing the certificate PEM"));
@@ -308,8 +296,7 @@ public sealed unsafe partial class SslContext : IDisposable
             CaptureNewSessions = 1,
             VerifyPeer = verifyPeer ? 1 : 0,
         };
-        ulong id = 0;
-        nint ctx = ContextNative.SslCtxCreate(&native, &id);
+        nint ctx = ContextNative.SslCtxCreate(ref native, out ulong id);
         if (ctx == 0)
         {
             throw new InvalidOperationException(OpenSslError.ReasonOr("SSL_CTX_new"));
@@ -330,17 +317,7 @@ public sealed unsafe partial class SslContext : IDisposable
             wire.AddRange(Encoding.ASCII.GetBytes(protocol));
         }
         byte[] bytes = wire.ToArray();
-        fixed (byte* w = bytes)
-        {
-            Check(ContextNative.SslCtxSetAlpnProtos(this, w, bytes.Length), "Setting ALPN protocols");
-        }
-    }
-
-    internal static byte[] NullTerminated(string value)
-    {
-        byte[] bytes = new byte[Encoding.UTF8.GetByteCount(value) + 1];
-        Encoding.UTF8.GetBytes(value, bytes);
-        return bytes;
+        Check(ContextNative.SslCtxSetAlpnProtos(this, bytes, bytes.Length), "Setting ALPN protocols");
     }
 
     private static void Check(int status, string operation)

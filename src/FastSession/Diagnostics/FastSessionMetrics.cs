@@ -137,11 +137,10 @@ internal static class FastSessionMetrics
         _ => "none",
     };
 
-    private static unsafe FsObserveCounts ReadObserveCounts()
+    private static FsObserveCounts ReadObserveCounts()
     {
         ShimLayout.EnsureVerified();
-        FsObserveCounts counts;
-        ObserveNative.GetObserveCounts(&counts);
+        ObserveNative.GetObserveCounts(out FsObserveCounts counts);
         return counts;
     }
 

@@ -9,13 +9,12 @@ namespace FastSession;
 public readonly record struct LiveObjectCounts(long Contexts, long Connections, long Sessions, long Certificates)
 {
     /// <summary>Reads the shim's counters (<c>FastSessionNative_GetLiveCounts</c>).</summary>
-    public static unsafe LiveObjectCounts Current
+    public static LiveObjectCounts Current
     {
         get
         {
             ShimLayout.EnsureVerified();
-            FsLiveCounts counts;
-            ShimNative.GetLiveCounts(&counts);
+            ShimNative.GetLiveCounts(out FsLiveCounts counts);
             return new LiveObjectCounts(counts.Contexts, counts.Connections, counts.Sessions, counts.Certificates);
         }
     }

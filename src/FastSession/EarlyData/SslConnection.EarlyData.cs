@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using FastSession.Interop;
@@ -75,7 +76,7 @@ public sealed partial class SslConnection
     /// <exception cref="InvalidOperationException">A server connection, a context without <see cref="SslContextOptions.DangerousEnableReplayableEarlyData"/>,
     /// a handshake already started by another call, or another thread is using the connection.</exception>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
-    public unsafe SslIoResult WriteEarlyData(ReadOnlySpan<byte> plaintext, Span<byte> output)
+    public SslIoResult WriteEarlyData(ReadOnlySpan<byte> plaintext, Span<byte> output)
     {
         if (IsServer)
         {
@@ -87,18 +88,11 @@ public sealed partial class SslConnection
             throw new InvalidOperationException("WriteEarlyData must come before the handshake starts (it writes the ClientHello).");
         }
         using ExclusiveScope _ = Exclusive(Access.ChangesSession);
-        FsEarlyDataInfo before;
-        EarlyDataNative.SslGetEarlyDataInfo(this, &before);
+        EarlyDataNative.SslGetEarlyDataInfo(this, out FsEarlyDataInfo before);
         _handshakeStarted = true;
         _earlyDataWriting = true;
         ObserveHandshakeStart();
-        FsIoResult result;
-        int sent;
-        fixed (byte* p = plaintext)
-        fixed (byte* o = output)
-        {
-            sent = EarlyDataNative.SslWriteEarlyData(this, p, plaintext.Length, o, output.Length, &result);
-        }
+        int sent = EarlyDataNative.SslWriteEarlyData(this, plaintext, plaintext.Length, output, output.Length, out FsIoResult result);
         if (sent == 0 && result.Ret > 0 && _earlyDataSendRefusal == SslEarlyDataReason.None && before.Offered == 0)
         {
             _earlyDataSendRefusal = before.HasSession == 0 ? SslEarlyDataReason.NoSession : SslEarlyDataReason.TicketWithoutEarlyData;
@@ -118,7 +112,7 @@ public sealed partial class SslConnection
     /// <exception cref="InvalidOperationException">A client connection, early data not enabled, the early-data phase is over or the handshake was
     /// started by another call, or another thread is using the connection.</exception>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
-    public unsafe SslIoResult ReadEarlyData(ReadOnlySpan<byte> input, Span<byte> plaintext, Span<byte> output)
+    public SslIoResult ReadEarlyData(ReadOnlySpan<byte> input, Span<byte> plaintext, Span<byte> output)
     {
         if (!IsServer)
         {
@@ -136,26 +130,20 @@ public sealed partial class SslConnection
         _handshakeStarted = true;
         _earlyDataReading = true;
         ObserveHandshakeStart();
-        FsIoResult result;
-        int status;
-        fixed (byte* i = input)
-        fixed (byte* p = plaintext)
-        fixed (byte* o = output)
+        int status = EarlyDataNative.SslReadEarlyData(this, input, input.Length, plaintext, plaintext.Length, output, output.Length, out FsIoResult result);
+        // A policy alone is synchronous: decide here, after OpenSSL returned, and go on in the same call.
+        while (status == EarlyDataNative.ReadError && result.SslError == ServerCacheNative.SslErrorWantClientHelloCb &&
+               Context.EarlyDataReplayGuard is null && DecisionPending())
         {
-            status = EarlyDataNative.SslReadEarlyData(this, i, input.Length, p, plaintext.Length, o, output.Length, &result);
-            // A policy alone is synchronous: decide here, after OpenSSL returned, and go on in the same call.
-            while (status == EarlyDataNative.ReadError && result.SslError == ServerCacheNative.SslErrorWantClientHelloCb &&
-                   Context.EarlyDataReplayGuard is null && DecisionPending())
-            {
-                SetDecision(EvaluatePolicy(), SslEarlyDataReason.RejectedByPolicy);
-                int consumed = result.BytesConsumed, produced = result.BytesProduced, read = result.PlaintextBytes, sessions = result.NewSessions;
-                int room = Math.Max(0, output.Length - produced);
-                status = EarlyDataNative.SslReadEarlyData(this, null, 0, p + read, plaintext.Length - read, room > 0 ? o + produced : null, room, &result);
-                result.BytesConsumed = consumed;
-                result.BytesProduced += produced;
-                result.PlaintextBytes += read;
-                result.NewSessions += sessions;
-            }
+            SetDecision(EvaluatePolicy(), SslEarlyDataReason.RejectedByPolicy);
+            int consumed = result.BytesConsumed, produced = result.BytesProduced, read = result.PlaintextBytes, sessions = result.NewSessions;
+            Span<byte> rest = Rest(output, produced);
+            Span<byte> more = Rest(plaintext, read);
+            status = EarlyDataNative.SslReadEarlyData(this, default, 0, more, more.Length, rest, rest.Length, out result);
+            result.BytesConsumed = consumed;
+            result.BytesProduced += produced;
+            result.PlaintextBytes += read;
+            result.NewSessions += sessions;
         }
         if (status == EarlyDataNative.ReadFinish)
         {
@@ -222,15 +210,14 @@ public sealed partial class SslConnection
 
     // Run (Handshake) paused at the ClientHello for an early-data decision: a server that drives the handshake with Handshake
     // never reads early data (OpenSSL then rejects it), so the answer is no, and the handshake goes on in the same call.
-    internal unsafe void DeclineEarlyDataInHandshake(ref FsIoResult result, byte* output, int outputCapacity)
+    internal void DeclineEarlyDataInHandshake(ref FsIoResult result, Span<byte> output)
     {
         int consumed = result.BytesConsumed, produced = result.BytesProduced, sessions = result.NewSessions;
         while (result.SslError == ServerCacheNative.SslErrorWantClientHelloCb && result.Ret <= 0 && DecisionPending())
         {
             SetDecision(false, SslEarlyDataReason.NotEligible);
-            FsIoResult next;
-            int room = Math.Max(0, outputCapacity - produced);
-            ConnectionNative.SslDoHandshake(this, null, 0, room > 0 ? output + produced : null, room, &next);
+            Span<byte> rest = Rest(output, produced);
+            ConnectionNative.SslDoHandshake(this, default, 0, rest, rest.Length, out FsIoResult next);
             produced += next.BytesProduced;
             sessions += next.NewSessions;
             result = next;
@@ -240,12 +227,10 @@ public sealed partial class SslConnection
         result.NewSessions = sessions;
     }
 
-    private static unsafe byte[] TicketHash(in FsEarlyDataInfo info)
+    private static byte[] TicketHash(in FsEarlyDataInfo info)
     {
-        fixed (byte* hash = info.IdentityHash)
-        {
-            return new ReadOnlySpan<byte>(hash, EarlyDataNative.IdentityHashLength).ToArray();
-        }
+        ReadOnlySpan<byte> hash = info.IdentityHash;
+        return hash[..EarlyDataNative.IdentityHashLength].ToArray();
     }
 
     // SSL_clear (OpenSSL 3.0) leaves SSL's early_data_state as it was: SSL_read_early_data / SSL_write_early_data would then
@@ -309,10 +294,9 @@ public sealed partial class SslConnection
         }
     }
 
-    private unsafe bool DecisionPending()
+    private bool DecisionPending()
     {
-        FsEarlyDataInfo info;
-        EarlyDataNative.SslGetEarlyDataInfo(this, &info);
+        EarlyDataNative.SslGetEarlyDataInfo(this, out FsEarlyDataInfo info);
         return info.Decision == EarlyDataNative.DecisionPending;
     }
 
@@ -332,13 +316,13 @@ public sealed partial class SslConnection
         }
     }
 
-    private unsafe FsEarlyDataInfo ReadEarlyDataInfo()
+    private FsEarlyDataInfo ReadEarlyDataInfo()
     {
         EnsureEarlyDataLayout();
         FsEarlyDataInfo info;
         using (Reader())
         {
-            EarlyDataNative.SslGetEarlyDataInfo(this, &info);
+            EarlyDataNative.SslGetEarlyDataInfo(this, out info);
         }
         return info;
     }
@@ -376,16 +360,16 @@ public sealed partial class SslConnection
 
     private static int s_earlyDataLayoutVerified;
 
-    private static unsafe void EnsureEarlyDataLayout()
+    private static void EnsureEarlyDataLayout()
     {
         if (Volatile.Read(ref s_earlyDataLayoutVerified) != 0)
         {
             return;
         }
         int native = EarlyDataNative.GetEarlyDataInfoSize();
-        if (native != sizeof(FsEarlyDataInfo) || native != EarlyDataNative.InfoSize)
+        if (native != Unsafe.SizeOf<FsEarlyDataInfo>() || native != EarlyDataNative.InfoSize)
         {
-            throw new InvalidOperationException($"libfastsession_shim.so does not match this FastSession build: fs_early_data_info is {native} bytes natively and {sizeof(FsEarlyDataInfo)} in managed code. Rebuild the solution.");
+            throw new InvalidOperationException($"libfastsession_shim.so does not match this FastSession build: fs_early_data_info is {native} bytes natively and {Unsafe.SizeOf<FsEarlyDataInfo>()} in managed code. Rebuild the solution.");
         }
         Volatile.Write(ref s_earlyDataLayoutVerified, 1);
     }

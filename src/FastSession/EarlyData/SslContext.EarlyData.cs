@@ -3,7 +3,7 @@ using FastSession.Interop;
 
 namespace FastSession;
 
-public sealed unsafe partial class SslContext
+public sealed partial class SslContext
 {
     /// <summary>Whether early data (0-RTT) is on (<see cref="SslContextOptions.DangerousEnableReplayableEarlyData"/>).</summary>
     public bool EarlyDataEnabled { get; private set; }

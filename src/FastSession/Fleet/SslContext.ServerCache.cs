@@ -189,12 +189,11 @@ public sealed class SslServerSessionCacheCounters
 
     /// <summary>The process-wide counts of the shim's callbacks (<c>fs_server_cache_counts</c>): lookups, provided, rejected,
     /// returned to OpenSSL by the get-session callback, remove-callback events, ClientHellos with nothing to look up.</summary>
-    public static unsafe (long Lookups, long Provided, long Rejected, long Returned, long Removed, long Skipped) Native
+    public static (long Lookups, long Provided, long Rejected, long Returned, long Removed, long Skipped) Native
     {
         get
         {
-            FsServerCacheCounts counts;
-            ServerCacheNative.GetServerCacheCounts(&counts);
+            ServerCacheNative.GetServerCacheCounts(out FsServerCacheCounts counts);
             return (counts.Lookups, counts.Provided, counts.Rejected, counts.Returned, counts.Removed, counts.Skipped);
         }
     }

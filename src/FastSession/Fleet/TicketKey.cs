@@ -152,18 +152,13 @@ public sealed class TicketKey : IDisposable
     /// <inheritdoc />
     public override string ToString() => _disposed ? "TicketKey(disposed)" : $"TicketKey({NameHex}, {Size} bytes{(NotAfter is { } t ? $", until {t:u}" : "")})";
 
-    internal unsafe void Fill(ref Interop.FsTicketKey native)
+    internal void Fill(ref Interop.FsTicketKey native)
     {
         ThrowIfDisposed();
         ReadOnlySpan<byte> m = _material;
-        fixed (byte* name = native.Name)
-        fixed (byte* hmac = native.HmacKey)
-        fixed (byte* aes = native.AesKey)
-        {
-            m[..16].CopyTo(new Span<byte>(name, 16));
-            m.Slice(16, 32).CopyTo(new Span<byte>(hmac, 32));
-            m.Slice(48, 32).CopyTo(new Span<byte>(aes, 32));
-        }
+        m[..16].CopyTo(native.Name);
+        m.Slice(16, 32).CopyTo(native.HmacKey);
+        m.Slice(48, 32).CopyTo(native.AesKey);
         native.KeySize = Size == Size80 ? 32 : 16;
         native.NotAfter = NotAfter is { } t ? Math.Max(1, t.ToUnixTimeSeconds()) : 0;
     }

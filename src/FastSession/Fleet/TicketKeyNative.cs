@@ -1,10 +1,12 @@
+using System;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace FastSession.Interop;
 
 /// <summary>Session-ticket keys (native-shim/src/ticket_keys.c).</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class TicketKeyNative
+internal static partial class TicketKeyNative
 {
     internal const int NameLength = 16;
     internal const int MaxKeys = 16;
@@ -17,10 +19,10 @@ internal static unsafe partial class TicketKeyNative
 
     // Takes the ring's write lock: not trivial.
     [ShimImport("FastSessionNative_TicketKeysInstall")]
-    internal static partial int TicketKeysInstall(nint ring, FsTicketKey* keys, int count);
+    internal static partial int TicketKeysInstall(nint ring, ReadOnlySpan<FsTicketKey> keys, int count);
 
     [ShimImport("FastSessionNative_TicketKeysGetCounts", Trivial = true)]
-    internal static partial int TicketKeysGetCounts(nint ring, FsTicketKeyCounts* counts);
+    internal static partial int TicketKeysGetCounts(nint ring, out FsTicketKeyCounts counts);
 
     [ShimImport("FastSessionNative_TicketKeysGetLiveCount", Trivial = true)]
     internal static partial long TicketKeysGetLiveCount();
@@ -31,11 +33,11 @@ internal static unsafe partial class TicketKeyNative
 
 /// <summary>fs_ticket_key (96 bytes; pinned by _Static_assert in ticket_keys.c and by the managed tests).</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct FsTicketKey
+internal struct FsTicketKey
 {
-    internal fixed byte Name[16];
-    internal fixed byte HmacKey[32];
-    internal fixed byte AesKey[32];
+    internal Bytes16 Name;
+    internal Bytes32 HmacKey;
+    internal Bytes32 AesKey;
     internal int KeySize;
     internal int Reserved;
     internal long NotAfter;
@@ -49,4 +51,18 @@ internal struct FsTicketKeyCounts
     internal long Resumed;
     internal long Renewed;
     internal long Failed;
+}
+
+/// <summary>16 inline bytes of a mirrored struct (C <c>uint8_t[16]</c>): a span over it needs no pin.</summary>
+[InlineArray(16)]
+internal struct Bytes16
+{
+    private byte _first;
+}
+
+/// <summary>32 inline bytes of a mirrored struct (C <c>uint8_t[32]</c>).</summary>
+[InlineArray(32)]
+internal struct Bytes32
+{
+    private byte _first;
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using System.Collections.Generic;
 using System.Security.Cryptography;
 using System.Threading;
@@ -114,7 +115,7 @@ public sealed class TicketKeyRing : IDisposable
 
     /// <summary>The callback's outcomes so far (<c>FastSessionNative_TicketKeysGetCounts</c>).</summary>
     /// <exception cref="ObjectDisposedException">The ring was disposed.</exception>
-    public unsafe TicketKeyCounts Counts
+    public TicketKeyCounts Counts
     {
         get
         {
@@ -122,7 +123,7 @@ public sealed class TicketKeyRing : IDisposable
             lock (_gate)
             {
                 ObjectDisposedException.ThrowIf(_ring == 0, this);
-                TicketKeyNative.TicketKeysGetCounts(_ring, &c);
+                TicketKeyNative.TicketKeysGetCounts(_ring, out c);
             }
             return new TicketKeyCounts(c.Issued, c.Resumed, c.Renewed, c.Failed);
         }
@@ -160,7 +161,7 @@ public sealed class TicketKeyRing : IDisposable
     /// <exception cref="ArgumentNullException"><paramref name="keys"/> or one of them is null.</exception>
     /// <exception cref="ArgumentException">No keys, more than 16, or two keys with the same name.</exception>
     /// <exception cref="ObjectDisposedException">The ring or one of the keys was disposed.</exception>
-    public unsafe void Install(IReadOnlyList<TicketKey> keys)
+    public void Install(IReadOnlyList<TicketKey> keys)
     {
         ArgumentNullException.ThrowIfNull(keys);
         if (keys.Count is 0 or > TicketKeyNative.MaxKeys)
@@ -177,8 +178,8 @@ public sealed class TicketKeyRing : IDisposable
             }
         }
         int count = keys.Count;
-        FsTicketKey* native = stackalloc FsTicketKey[count];
-        var bytes = new Span<byte>(native, count * sizeof(FsTicketKey));
+        Span<FsTicketKey> native = stackalloc FsTicketKey[count];
+        Span<byte> bytes = MemoryMarshal.AsBytes(native);
         try
         {
             bytes.Clear();

@@ -8,7 +8,7 @@ namespace FastSession.Interop;
 
 /// <summary>SSL over memory BIOs: the batched engine (one transition per flight).</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class ConnectionNative
+internal static partial class ConnectionNative
 {
     [ShimImport("FastSessionNative_SslCreate")]
     internal static partial nint SslCreate(SslContext context, string? serverName);
@@ -20,25 +20,25 @@ internal static unsafe partial class ConnectionNative
     internal static partial int SslClear(SslConnection connection, string? serverName);
 
     [ShimImport("FastSessionNative_SslDoHandshake")]
-    internal static partial int SslDoHandshake(SslConnection connection, byte* input, int inputLength, byte* output, int outputCapacity, FsIoResult* result);
+    internal static partial int SslDoHandshake(SslConnection connection, ReadOnlySpan<byte> input, int inputLength, Span<byte> output, int outputCapacity, out FsIoResult result);
 
     [ShimImport("FastSessionNative_SslRead")]
-    internal static partial int SslRead(SslConnection connection, byte* input, int inputLength, byte* plaintext, int plaintextCapacity, byte* output, int outputCapacity, FsIoResult* result);
+    internal static partial int SslRead(SslConnection connection, ReadOnlySpan<byte> input, int inputLength, Span<byte> plaintext, int plaintextCapacity, Span<byte> output, int outputCapacity, out FsIoResult result);
 
     [ShimImport("FastSessionNative_SslWrite")]
-    internal static partial int SslWrite(SslConnection connection, byte* plaintext, int plaintextLength, byte* output, int outputCapacity, FsIoResult* result);
+    internal static partial int SslWrite(SslConnection connection, ReadOnlySpan<byte> plaintext, int plaintextLength, Span<byte> output, int outputCapacity, out FsIoResult result);
 
     [ShimImport("FastSessionNative_SslShutdown")]
-    internal static partial int SslShutdown(SslConnection connection, byte* output, int outputCapacity, FsIoResult* result);
+    internal static partial int SslShutdown(SslConnection connection, Span<byte> output, int outputCapacity, out FsIoResult result);
 
     [ShimImport("FastSessionNative_SslDrainOutput", Trivial = true)]
-    internal static partial int SslDrainOutput(SslConnection connection, byte* output, int outputCapacity);
+    internal static partial int SslDrainOutput(SslConnection connection, Span<byte> output, int outputCapacity);
 
     [ShimImport("FastSessionNative_SslPendingOutput", Trivial = true)]
     internal static partial int SslPendingOutput(SslConnection connection);
 
     [ShimImport("FastSessionNative_SslTakeNewSessions")]
-    internal static partial int SslTakeNewSessions(SslConnection connection, nint* sessions, int capacity);
+    internal static partial int SslTakeNewSessions(SslConnection connection, Span<nint> sessions, int capacity);
 
     [ShimImport("FastSessionNative_SslNewSessionTicket")]
     internal static partial int SslNewSessionTicket(SslConnection connection);

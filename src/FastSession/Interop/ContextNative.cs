@@ -1,3 +1,5 @@
+using System;
+
 namespace FastSession.Interop;
 
 // Declared for the FastSession generator (generators/FastSession.Generators/README.md), which writes the
@@ -6,28 +8,28 @@ namespace FastSession.Interop;
 
 /// <summary>SSL_CTX: creation, certificates, ALPN, the session cache.</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class ContextNative
+internal static partial class ContextNative
 {
     [ShimImport("FastSessionNative_SslCtxCreate")]
-    internal static partial nint SslCtxCreate(FsCtxOptions* options, ulong* contextId);
+    internal static partial nint SslCtxCreate(ref FsCtxOptions options, out ulong contextId);
 
     [ShimImport("FastSessionNative_SslCtxFree")]
     internal static partial void SslCtxFree(nint context);
 
     [ShimImport("FastSessionNative_SslCtxUseCertificateAndKeyPem")]
-    internal static partial int SslCtxUseCertificateAndKeyPem(SslContext context, byte* certificatePem, int certificateLength, byte* keyPem, int keyLength);
+    internal static partial int SslCtxUseCertificateAndKeyPem(SslContext context, ReadOnlySpan<byte> certificatePem, int certificateLength, ReadOnlySpan<byte> keyPem, int keyLength);
 
     [ShimImport("FastSessionNative_SslCtxUseEphemeralCertificate")]
-    internal static partial int SslCtxUseEphemeralCertificate(SslContext context, byte* commonName, int daysValid);
+    internal static partial int SslCtxUseEphemeralCertificate(SslContext context, string commonName, int daysValid);
 
     [ShimImport("FastSessionNative_SslCtxGetCertificatePem")]
-    internal static partial int SslCtxGetCertificatePem(SslContext context, byte* buffer, int capacity, int* needed);
+    internal static partial int SslCtxGetCertificatePem(SslContext context, Span<byte> buffer, int capacity, out int needed);
 
     [ShimImport("FastSessionNative_SslCtxAddTrustedCertificatePem")]
-    internal static partial int SslCtxAddTrustedCertificatePem(SslContext context, byte* pem, int length);
+    internal static partial int SslCtxAddTrustedCertificatePem(SslContext context, ReadOnlySpan<byte> pem, int length);
 
     [ShimImport("FastSessionNative_SslCtxSetAlpnProtos")]
-    internal static partial int SslCtxSetAlpnProtos(SslContext context, byte* wire, int length);
+    internal static partial int SslCtxSetAlpnProtos(SslContext context, ReadOnlySpan<byte> wire, int length);
 
     // Takes the cache lock and may free sessions.
     [ShimImport("FastSessionNative_SslCtxFlushSessions")]

@@ -1,3 +1,4 @@
+using System;
 using System.Runtime.InteropServices;
 
 namespace FastSession.Interop;
@@ -6,20 +7,20 @@ namespace FastSession.Interop;
 
 /// <summary>TLS 1.3 early data (native-shim/src/early_data.c).</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class EarlyDataNative
+internal static partial class EarlyDataNative
 {
     [ShimImport("FastSessionNative_SslCtxSetEarlyData")]
     internal static partial int SslCtxSetEarlyData(SslContext context, uint maxEarlyData, uint recvMaxEarlyData, int flags);
 
     [ShimImport("FastSessionNative_SslWriteEarlyData")]
-    internal static partial int SslWriteEarlyData(SslConnection connection, byte* plaintext, int plaintextLength, byte* output, int outputCapacity, FsIoResult* result);
+    internal static partial int SslWriteEarlyData(SslConnection connection, ReadOnlySpan<byte> plaintext, int plaintextLength, Span<byte> output, int outputCapacity, out FsIoResult result);
 
     [ShimImport("FastSessionNative_SslReadEarlyData")]
-    internal static partial int SslReadEarlyData(SslConnection connection, byte* input, int inputLength, byte* plaintext, int plaintextCapacity, byte* output, int outputCapacity, FsIoResult* result);
+    internal static partial int SslReadEarlyData(SslConnection connection, ReadOnlySpan<byte> input, int inputLength, Span<byte> plaintext, int plaintextCapacity, Span<byte> output, int outputCapacity, out FsIoResult result);
 
     // Plain field reads and OpenSSL getters: no lock, no callback.
     [ShimImport("FastSessionNative_SslGetEarlyDataInfo", Trivial = true)]
-    internal static partial int SslGetEarlyDataInfo(SslConnection connection, FsEarlyDataInfo* info);
+    internal static partial int SslGetEarlyDataInfo(SslConnection connection, out FsEarlyDataInfo info);
 
     [ShimImport("FastSessionNative_SslSetEarlyDataDecision")]
     internal static partial int SslSetEarlyDataDecision(SslConnection connection, int allow, int reason);
@@ -44,7 +45,7 @@ internal static unsafe partial class EarlyDataNative
 
 /// <summary>fs_early_data_info (72 bytes; early_data.c asserts it, <see cref="SslConnection"/> checks it once).</summary>
 [StructLayout(LayoutKind.Sequential)]
-internal unsafe struct FsEarlyDataInfo
+internal struct FsEarlyDataInfo
 {
     public int Status;
     public int Offered;
@@ -56,5 +57,5 @@ internal unsafe struct FsEarlyDataInfo
     public int DenyReason;
     public int IdentityLength;
     public int MaxEarlyData;
-    public fixed byte IdentityHash[32];
+    public Bytes32 IdentityHash; // uint8_t[32] (Bytes32: TicketKeyNative.cs)
 }

@@ -1,3 +1,5 @@
+using System;
+
 namespace FastSession.Interop;
 
 // Declared for the FastSession generator (generators/FastSession.Generators/README.md), which writes the
@@ -6,14 +8,14 @@ namespace FastSession.Interop;
 
 /// <summary>The OpenSSL error queue (ERR_*).</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class ErrorNative
+internal static partial class ErrorNative
 {
     [ShimImport("FastSessionNative_ErrGetError", Trivial = true)]
     internal static partial ulong ErrGetError();
 
     // ERR_error_string_n may load the string tables under a lock: not trivial.
     [ShimImport("FastSessionNative_ErrErrorStringN")]
-    internal static partial int ErrErrorStringN(ulong error, byte* buffer, int capacity);
+    internal static partial int ErrErrorStringN(ulong error, Span<byte> buffer, int capacity);
 
     [ShimImport("FastSessionNative_ErrClearError")]
     internal static partial void ErrClearError();

@@ -4,14 +4,14 @@ namespace FastSession.Interop;
 
 /// <summary>What the shim records for metrics and resumption reasons (native-shim/src/observe.c).</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class ObserveNative
+internal static partial class ObserveNative
 {
     // Plain field reads of the connection's shim data: no lock, no callback.
     [ShimImport("FastSessionNative_SslGetResumptionInfo", Trivial = true)]
-    internal static partial int SslGetResumptionInfo(SslConnection connection, FsResumptionInfo* info);
+    internal static partial int SslGetResumptionInfo(SslConnection connection, out FsResumptionInfo info);
 
     [ShimImport("FastSessionNative_GetObserveCounts", Trivial = true)]
-    internal static partial void GetObserveCounts(FsObserveCounts* counts);
+    internal static partial void GetObserveCounts(out FsObserveCounts counts);
 
     [ShimImport("FastSessionNative_GetObserveStructSize", Trivial = true)]
     internal static partial int GetObserveStructSize(int which);

@@ -4,7 +4,7 @@ using System.Text;
 namespace FastSession.Interop;
 
 /// <summary>Turns OpenSSL's thread-local error queue into messages a user can act on.</summary>
-internal static unsafe class OpenSslError
+internal static class OpenSslError
 {
     /// <summary>Pops every queued error (ERR_get_error) and returns the earliest one's reason, or null.</summary>
     internal static string? DrainQueue(out ulong firstCode)
@@ -29,9 +29,9 @@ internal static unsafe class OpenSslError
         {
             return "no OpenSSL error was queued";
         }
-        byte* buffer = stackalloc byte[256];
-        int length = ErrorNative.ErrErrorStringN(code, buffer, 256);
-        return Encoding.ASCII.GetString(buffer, Math.Clamp(length, 0, 255));
+        Span<byte> buffer = stackalloc byte[256];
+        int length = ErrorNative.ErrErrorStringN(code, buffer, buffer.Length);
+        return Encoding.ASCII.GetString(buffer[..Math.Clamp(length, 0, 255)]);
     }
 
     /// <summary>The queued reason, or a fallback naming the failed operation.</summary>

@@ -6,7 +6,7 @@ namespace FastSession.Interop;
 
 /// <summary>The server side of the session API (server.c) and the engine calls it adds (connection.c).</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class ServerNative
+internal static partial class ServerNative
 {
     [ShimImport("FastSessionNative_SslGetServername", Trivial = true)]
     internal static partial int SslGetServername(SslConnection connection, Span<byte> buffer, int capacity);
@@ -21,7 +21,7 @@ internal static unsafe partial class ServerNative
     internal static partial SslSession SslSessionDup(SslSession session);
 
     [ShimImport("FastSessionNative_SslCtxAddServerNameContext")]
-    internal static partial int SslCtxAddServerNameContext(SslContext parent, byte* name, SslContext child);
+    internal static partial int SslCtxAddServerNameContext(SslContext parent, string name, SslContext child);
 
     [ShimImport("FastSessionNative_SslCtxAddSession")]
     internal static partial int SslCtxAddSession(SslContext context, SslSession session);
@@ -31,5 +31,5 @@ internal static unsafe partial class ServerNative
 
 
     [ShimImport("FastSessionNative_SslShutdownWithInput")]
-    internal static partial int SslShutdownWithInput(SslConnection connection, byte* input, int inputLength, byte* output, int outputCapacity, FsIoResult* result);
+    internal static partial int SslShutdownWithInput(SslConnection connection, ReadOnlySpan<byte> input, int inputLength, Span<byte> output, int outputCapacity, out FsIoResult result);
 }

@@ -14,6 +14,13 @@ internal static partial class SessionNative
     [ShimImport("FastSessionNative_SslGet0Session", Trivial = true)]
     internal static partial SslSessionRef SslGet0Session(SslConnection connection);
 
+    /// <summary>
+    /// SSL_get0_session's bare pointer, for the connection's own publication at the end of an exclusive call
+    /// (SslConnection.Borrow.cs): only ever called while the connection is held exclusively. Shares the view's extern.
+    /// </summary>
+    [ShimImport("FastSessionNative_SslGet0Session", Trivial = true)]
+    internal static partial nint SslGet0SessionPointer(nint ssl);
+
     /// <summary>SSL_get1_session: owned, pooled handle freed exactly once (S2). Takes a lock.</summary>
     [ShimImport("FastSessionNative_SslGet1Session")]
     internal static partial SslSession SslGet1Session(SslConnection connection);
@@ -25,11 +32,7 @@ internal static partial class SessionNative
     // generator leases the argument: the owned handle's slot, or the view's reader lease on its connection
     // (epoch checked inside it), so no getter can read a freed session.
 
-    [ShimImport("FastSessionNative_SslSessionIsResumable", Trivial = true)]
-    internal static partial int SslSessionIsResumable(SslSession session);
-
-    [ShimImport("FastSessionNative_SslSessionIsResumable", Trivial = true)]
-    internal static partial int SslSessionIsResumable(SslSessionRef session);
+    // SSL_SESSION_is_resumable is bound to libssl directly (LibSslNative.cs).
 
     [ShimImport("FastSessionNative_SslSessionGetContextId", Trivial = true)]
     internal static partial ulong SslSessionGetContextId(SslSession session);

@@ -6,10 +6,10 @@ namespace FastSession.Interop;
 
 /// <summary>The shim's own accounting (live-object counts) and the layout checks of mirrored structs.</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class ShimNative
+internal static partial class ShimNative
 {
     [ShimImport("FastSessionNative_GetLiveCounts", Trivial = true)]
-    internal static partial void GetLiveCounts(FsLiveCounts* counts);
+    internal static partial void GetLiveCounts(out FsLiveCounts counts);
 
     [ShimImport("FastSessionNative_GetStructSize", Trivial = true)]
     internal static partial int GetStructSize(int which);

@@ -7,20 +7,20 @@ namespace FastSession.Interop;
 
 /// <summary>Peer verification: trust, the host name check, the recorded verdict (verify.c).</summary>
 [ShimLibrary("fastsession_shim")]
-internal static unsafe partial class VerifyNative
+internal static partial class VerifyNative
 {
     [ShimImport("FastSessionNative_SslCtxSetVerify")]
     internal static partial int SslCtxSetVerify(SslContext context, int flags);
 
     // Reads files and directories.
     [ShimImport("FastSessionNative_SslCtxLoadVerifyLocations")]
-    internal static partial int SslCtxLoadVerifyLocations(SslContext context, byte* file, byte* directory);
+    internal static partial int SslCtxLoadVerifyLocations(SslContext context, string? file, string? directory);
 
     [ShimImport("FastSessionNative_SslCtxAddClientCaPem")]
-    internal static partial int SslCtxAddClientCaPem(SslContext context, byte* pem, int length);
+    internal static partial int SslCtxAddClientCaPem(SslContext context, ReadOnlySpan<byte> pem, int length);
 
     [ShimImport("FastSessionNative_SslGetVerifyStatus", Trivial = true)]
-    internal static partial int SslGetVerifyStatus(SslConnection connection, int* error, int* depth, int* policy);
+    internal static partial int SslGetVerifyStatus(SslConnection connection, out int error, out int depth, out int policy);
 
     [ShimImport("FastSessionNative_SslGetVerifyChainLength", Trivial = true)]
     internal static partial int SslGetVerifyChainLength(SslConnection connection);

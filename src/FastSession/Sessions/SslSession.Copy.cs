@@ -3,7 +3,7 @@ using FastSession.Interop;
 
 namespace FastSession;
 
-public readonly unsafe partial struct SslSession
+public readonly partial struct SslSession
 {
     /// <summary>
     /// A true copy of the session (<c>SSL_SESSION_dup</c>): a new, independent <c>SSL_SESSION</c> with the same

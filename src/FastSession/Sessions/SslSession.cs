@@ -19,7 +19,7 @@ public readonly partial struct SslSession
     /// <summary>Whether the session can resume a connection (<c>SSL_SESSION_is_resumable</c>, S5, S8).</summary>
     public bool IsResumable
     {
-        get => SessionNative.SslSessionIsResumable(this) != 0;
+        get => LibSslNative.SslSessionIsResumable(this) != 0;
     }
 
     /// <summary>The session's protocol (<c>SSL_SESSION_get_protocol_version</c>).</summary>

@@ -20,7 +20,7 @@ public readonly ref partial struct SslSessionRef
     /// <exception cref="InvalidOperationException">The view is empty or stale, or another thread is running an engine call on the connection.</exception>
     public bool IsResumable
     {
-        get => SessionNative.SslSessionIsResumable(this) != 0;
+        get => LibSslNative.SslSessionIsResumable(this) != 0;
     }
 
     /// <summary>The session's protocol (<c>SSL_SESSION_get_protocol_version</c>).</summary>

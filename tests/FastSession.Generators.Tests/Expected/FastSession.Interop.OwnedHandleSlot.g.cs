@@ -107,8 +107,13 @@ namespace FastSession.Interop
             global::System.Threading.Interlocked.Add(ref _state, RentDelta);
             // (c): publish the pointer only once the state no longer reads "disposed".
             global::System.Threading.Volatile.Write(ref _pointer, pointer);
-            // A generation no handle has ever held: stale Enter/Dispose calls cannot match it.
-            return global::System.Threading.Interlocked.Increment(ref _generation);
+            // A generation no handle has ever held: stale Enter/Dispose calls cannot match it. A plain
+            // (release) store, not a locked increment: only Dispose's compare-exchange also writes the
+            // generation, and it can only succeed with the current value, which no handle holds while the
+            // slot is pooled (the last Dispose moved it past every generation handed out).
+            long generation = global::System.Threading.Volatile.Read(ref _generation) + 1;
+            global::System.Threading.Volatile.Write(ref _generation, generation);
+            return generation;
         }
 
         /// <summary>
@@ -148,6 +153,14 @@ namespace FastSession.Interop
             if (global::System.Threading.Interlocked.CompareExchange(ref _generation, generation + 1, generation) != generation)
             {
                 return false;
+            }
+
+            // The common acquire-use-dispose: no lease but the owner's. Pool the slot in one step, as Release's
+            // election would after the add below (a lease taken after this sees the new generation and throws).
+            if (global::System.Threading.Interlocked.CompareExchange(ref _state, Pooled, OneLease) == OneLease)
+            {
+                FreeAndReturn();
+                return true;
             }
 
             // One atomic step: set the disposed bit (it was clear: only the winner gets here, once per
@@ -202,6 +215,12 @@ namespace FastSession.Interop
                 return;
             }
 
+            FreeAndReturn();
+        }
+
+        // The elected releaser only (state already Pooled).
+        private void FreeAndReturn()
+        {
             // From here until the pool hands the slot out again nobody else reads or writes _pointer:
             // leases taken now are stale and throw before reading it.
             nint pointer = _pointer;
@@ -232,11 +251,16 @@ namespace FastSession.Interop
         private static readonly OwnedHandleSlot?[] s_shared = new OwnedHandleSlot?[SharedCapacity];
         private static int s_sharedCount;
 
+        // One thread-static reference to the thread's stack (slots and count together): each rent and return
+        // pays one thread-static access instead of two (bench/RESULTS.md, "Generator fast paths, issue 13").
         [global::System.ThreadStatic]
-        private static OwnedHandleSlot?[]? t_slots;
+        private static ThreadStack? t_stack;
 
-        [global::System.ThreadStatic]
-        private static int t_count;
+        private sealed class ThreadStack
+        {
+            internal readonly OwnedHandleSlot?[] Slots = new OwnedHandleSlot?[ThreadCapacity];
+            internal int Count;
+        }
 
         /// <summary>
         /// Rents a slot that takes over one native reference to <paramref name="pointer"/> (not NULL);
@@ -250,18 +274,17 @@ namespace FastSession.Interop
         }
 
         /// <summary>Slots held by the calling thread's stack (for tests and diagnostics).</summary>
-        internal static int ThreadCachedCount => t_count;
+        internal static int ThreadCachedCount => t_stack?.Count ?? 0;
 
         private static OwnedHandleSlot? TryTake()
         {
-            OwnedHandleSlot?[]? local = t_slots;
-            int count = t_count;
-            if (local is not null && count > 0)
+            ThreadStack? local = t_stack;
+            if (local is not null && local.Count > 0)
             {
-                count--;
-                OwnedHandleSlot? slot = local[count];
-                local[count] = null;
-                t_count = count;
+                int count = local.Count - 1;
+                OwnedHandleSlot? slot = local.Slots[count];
+                local.Slots[count] = null;
+                local.Count = count;
                 return slot;
             }
 
@@ -286,13 +309,13 @@ namespace FastSession.Interop
 
         private static void Return(OwnedHandleSlot slot)
         {
-            // One small array per thread that ever releases a T, allocated once.
-            OwnedHandleSlot?[] local = t_slots ??= new OwnedHandleSlot?[ThreadCapacity];
-            int count = t_count;
-            if (count < local.Length)
+            // One small stack per thread that ever releases a T, allocated once.
+            ThreadStack local = t_stack ??= new ThreadStack();
+            int count = local.Count;
+            if (count < local.Slots.Length)
             {
-                local[count] = slot;
-                t_count = count + 1;
+                local.Slots[count] = slot;
+                local.Count = count + 1;
                 return;
             }
 

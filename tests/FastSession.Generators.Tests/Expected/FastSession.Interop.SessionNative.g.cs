@@ -50,15 +50,9 @@ namespace FastSession.Interop
         internal static partial int SessionIsResumable(global::FastSession.SslSessionRef session)
         {
             global::FastSession.SslSessionRef.Lease __session_lease = session.Enter();
-            try
-            {
-                int __result = __PInvoke_FastSessionNative_SslSessionIsResumable(__session_lease.Pointer);
-                return __result;
-            }
-            finally
-            {
-                __session_lease.Dispose();
-            }
+            int __result = __PInvoke_FastSessionNative_SslSessionIsResumable(__session_lease.Pointer);
+            __session_lease.Dispose();
+            return __result;
         }
 
         // FastSessionNative_SslSessionGetInfo in fastsession_shim (trivial: no GC transition)

@@ -18,6 +18,18 @@ namespace FastSession
             _epoch = owner.Epoch;
         }
 
+        /// <summary>
+        /// Wraps <paramref name="pointer"/> with the epoch it belongs to, read by the caller together with it (e.g. a
+        /// seqlock-style snapshot the owner publishes at the end of each exclusive call): every access still checks
+        /// this epoch inside the owner's reader lease, so a pair that is already stale only ever throws.
+        /// </summary>
+        internal SslSessionRef(global::FastSession.SslConnection owner, nint pointer, ulong epoch)
+        {
+            _owner = owner;
+            _pointer = pointer;
+            _epoch = epoch;
+        }
+
         /// <summary>The owner this view borrows from; <see langword="null"/> for <see langword="default"/>.</summary>
         internal global::FastSession.SslConnection? Owner => _owner;
 

@@ -67,7 +67,7 @@ public sealed class SanitizerEnvironmentTests : LiveObjectTest
         nint buffer = System.Runtime.InteropServices.Marshal.AllocHGlobal(16);
         try
         {
-            int length = FastSession.Interop.ErrorNative.ErrErrorStringN(code, (byte*)buffer, 128);
+            int length = FastSession.Interop.ErrorNative.ErrErrorStringN(code, new Span<byte>((byte*)buffer, 16), 128); // capacity lies on purpose
             _output.WriteLine($"no sanitizer stopped a {length}-byte write into a 16-byte buffer");
         }
         finally
