@@ -93,8 +93,14 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
             }
         }
 
+        // One uncounted round over the fleet first: each process's first store command pays its Redis connection's cold start,
+        // which under CI load once exceeded the 250 ms lookup bound (an up-phase miss, "up 5/6", in a clean-clone CI run).
+        for (int i = 0; i < Servers; i++)
+        {
+            await Next();
+        }
         int upReused = 0;
-        for (int i = 0; i < 7; i++)
+        for (int i = 0; i < 6; i++)
         {
             upReused += await Next() ? 1 : 0;
         }
@@ -123,7 +129,7 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         Report(string.Create(CultureInfo.InvariantCulture,
             $"server store, Redis stopped mid-run ({Name(version)}, 3 servers round robin): up {upReused}/6 resumed; down {downConnections} connections, {downReused} resumed, {failed} failed, {down.Elapsed.TotalMilliseconds / downConnections:0} ms per connection; resumption back {back.Elapsed.TotalSeconds:0.0} s after restart ({untilBack} connections)"));
         Assert.Equal(0, failed);
-        Assert.Equal(6, upReused); // every connection after the first resumed on another server
+        Assert.Equal(6, upReused); // every connection after the warm-up round resumed on another server
         Assert.Equal(0, downReused);
         Assert.True(back.Elapsed < TimeSpan.FromSeconds(10), back.Elapsed.ToString());
     }
