@@ -20,6 +20,8 @@ public sealed partial class FastSslStream
     private int _earlyReceivedOffset;
     private SslEarlyDataStatus _earlyDataStatus;
     private SslEarlyDataReason _earlyDataReason;
+    // Server: authenticated with accepted early data before the client's Finished (0.5-RTT); reads and the close complete it.
+    private bool _halfRtt;
 
     /// <summary>
     /// Runs the client handshake like <see cref="AuthenticateAsClientAsync(SslContext, string?, SslSession, CancellationToken)"/> and
@@ -111,29 +113,60 @@ public sealed partial class FastSslStream
             return;
         }
         _earlyReceived = new byte[Math.Min(connection.Context.MaxEarlyData, 64 * 1024) + 1];
+        await ReadEarlyDataAsync(sendLocked: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Server: runs SSL_read_early_data until the early data is over (then _engineHoldsInput: the client's Finished may already be
+    // in the engine), or until new early data was read and the engine wants more input: then the stream is authenticated in
+    // 0.5-RTT (_halfRtt) and answers the early request before the client's Finished arrives; the next read (or the close) goes on.
+    // sendLocked: a writer may be running (0.5-RTT), so each engine call and its output happen under the send lock.
+    private async ValueTask<bool> ReadEarlyDataAsync(bool sendLocked, CancellationToken cancellationToken)
+    {
+        SslConnection connection = _connection!;
+        int start = _earlyReceivedLength;
         long received = 0;
         while (!connection.IsEarlyDataFinished)
         {
             int count = 0;
             if (!_engineHoldsInput)
             {
+                if (_earlyReceivedLength > start && connection.EarlyDataStatus == SslEarlyDataStatus.Accepted)
+                {
+                    _halfRtt = true;
+                    return true;
+                }
                 count = await ReceiveAsync<AsyncReadWriteAdapter>(0, cancellationToken).ConfigureAwait(false);
                 if (count == 0)
                 {
                     _innerEof = true;
-                    throw Fail(new SslHandshakeException(received == 0
+                    throw Fail(new SslHandshakeException(received == 0 && !_halfRtt
                         ? "The peer closed the connection before sending any TLS handshake data."
                         : $"The peer closed the connection during the TLS handshake (after {received} bytes)."));
                 }
                 received += count;
             }
-            if (_earlyReceivedLength == _earlyReceived.Length)
+            if (_earlyReceivedLength == _earlyReceived!.Length)
             {
                 Array.Resize(ref _earlyReceived, _earlyReceived.Length * 2); // recv_max_early_data bounds what OpenSSL decrypts
             }
-            SslIoResult result = RunEngine(EngineStep.ReadEarlyData, _input.AsSpan(0, count), _earlyReceived.AsSpan(_earlyReceivedLength));
-            _earlyReceivedLength += result.PlaintextBytes;
-            await SendAsync<AsyncReadWriteAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
+            SslIoResult result;
+            if (sendLocked)
+            {
+                await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            try
+            {
+                result = RunEngine(EngineStep.ReadEarlyData, _input.AsSpan(0, count), _earlyReceived.AsSpan(_earlyReceivedLength));
+                _earlyReceivedLength += result.PlaintextBytes;
+                await SendAsync<AsyncReadWriteAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (sendLocked)
+                {
+                    _sendLock.Release();
+                }
+            }
             _engineHoldsInput = result.Status != SslStatus.NeedsInput;
             switch (result.Status)
             {
@@ -151,6 +184,91 @@ public sealed partial class FastSslStream
             }
         }
         _engineHoldsInput = true; // the client's Finished may already be in the engine
+        return false;
+    }
+
+    // 0.5-RTT, from a read (holding the read guard) or from the close (holding the read guard and the send lock): reads further
+    // early data, or, once it is over, the client's EndOfEarlyData and Finished, and sends the tickets. Returns with
+    // _halfRtt false once the handshake completed (or with new early data to return first).
+    private async ValueTask ContinueHalfRttAsync(bool holdingSendLock, CancellationToken cancellationToken)
+    {
+        SslConnection connection = _connection!;
+        if (!connection.IsEarlyDataFinished)
+        {
+            if (await ReadEarlyDataAsync(sendLocked: !holdingSendLock, cancellationToken).ConfigureAwait(false))
+            {
+                return; // more early data to return first
+            }
+        }
+        while (true)
+        {
+            int count = 0;
+            if (!_engineHoldsInput)
+            {
+                count = _innerEof ? 0 : await ReceiveAsync<AsyncReadWriteAdapter>(0, cancellationToken).ConfigureAwait(false);
+                if (count == 0)
+                {
+                    _innerEof = true;
+                    throw Fail(new SslHandshakeException("The peer closed the connection during the TLS handshake (after its early data)."));
+                }
+            }
+            SslIoResult result;
+            if (!holdingSendLock)
+            {
+                await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            try
+            {
+                result = RunEngine(EngineStep.Handshake, _input.AsSpan(0, count), default);
+                await SendAsync<AsyncReadWriteAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
+                if (result.Status == SslStatus.Completed)
+                {
+                    await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                if (!holdingSendLock)
+                {
+                    _sendLock.Release();
+                }
+            }
+            _engineHoldsInput = result.IsCompleted;
+            switch (result.Status)
+            {
+                case SslStatus.Failed:
+                    ThrowIfExceptional();
+                    break;
+                case SslStatus.Closed:
+                    throw Fail(new SslHandshakeException("The peer closed the TLS connection (close_notify) during the handshake."));
+                case SslStatus.Completed:
+                    _halfRtt = false;
+                    _engineHoldsInput = true; // application data that came with the Finished waits in the engine
+                    return;
+            }
+        }
+    }
+
+    // RunWriteSideAsync's shutdown (holding the send lock): SSL_shutdown cannot run in the handshake, and the tickets leave
+    // only after the client's Finished, so a close in 0.5-RTT first completes the handshake. A read running concurrently is
+    // finishing it: the close waits for nothing and refuses (Dispose then frees the connection without close_notify).
+    private async ValueTask FinishHalfRttBeforeCloseAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.CompareExchange(ref _nestedRead, 1, 0) != 0)
+        {
+            throw new NotSupportedException("A read is running and completes the TLS handshake (0.5-RTT); shut down after it returns.");
+        }
+        try
+        {
+            while (_halfRtt)
+            {
+                await ContinueHalfRttAsync(holdingSendLock: true, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _nestedRead, 0);
+        }
     }
 
     // HandshakeAsync, once authenticated: records the outcome; a client writes what did not travel as accepted early data.
