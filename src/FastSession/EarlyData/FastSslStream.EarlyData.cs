@@ -22,6 +22,8 @@ public sealed partial class FastSslStream
     private SslEarlyDataReason _earlyDataReason;
     // Server: authenticated with accepted early data before the client's Finished (0.5-RTT); reads and the close complete it.
     private bool _halfRtt;
+    // Completed when the 0.5-RTT phase ends (handshake complete or failed): a close waits on it while a read drives the handshake.
+    private readonly TaskCompletionSource _halfRttDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// Runs the client handshake like <see cref="AuthenticateAsClientAsync(SslContext, string?, SslSession, CancellationToken)"/> and
@@ -187,15 +189,32 @@ public sealed partial class FastSslStream
         return false;
     }
 
-    // 0.5-RTT, from a read (holding the read guard) or from the close (holding the read guard and the send lock): reads further
-    // early data, or, once it is over, the client's EndOfEarlyData and Finished, and sends the tickets. Returns with
-    // _halfRtt false once the handshake completed (or with new early data to return first).
-    private async ValueTask ContinueHalfRttAsync(bool holdingSendLock, CancellationToken cancellationToken)
+    // 0.5-RTT, from a read or from the close (either holding the read guard): reads further early data, or, once it is over, the
+    // client's EndOfEarlyData and Finished, and sends the tickets. Returns with _halfRtt false once the handshake completed (or
+    // with new early data to return first). A writer may run meanwhile: each engine call and its output take the send lock.
+    private async ValueTask ContinueHalfRttAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ContinueHalfRttCoreAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _halfRttDone.TrySetResult();
+            throw;
+        }
+        if (!_halfRtt)
+        {
+            _halfRttDone.TrySetResult();
+        }
+    }
+
+    private async ValueTask ContinueHalfRttCoreAsync(CancellationToken cancellationToken)
     {
         SslConnection connection = _connection!;
         if (!connection.IsEarlyDataFinished)
         {
-            if (await ReadEarlyDataAsync(sendLocked: !holdingSendLock, cancellationToken).ConfigureAwait(false))
+            if (await ReadEarlyDataAsync(sendLocked: true, cancellationToken).ConfigureAwait(false))
             {
                 return; // more early data to return first
             }
@@ -213,10 +232,7 @@ public sealed partial class FastSslStream
                 }
             }
             SslIoResult result;
-            if (!holdingSendLock)
-            {
-                await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
                 result = RunEngine(EngineStep.Handshake, _input.AsSpan(0, count), default);
@@ -228,10 +244,7 @@ public sealed partial class FastSslStream
             }
             finally
             {
-                if (!holdingSendLock)
-                {
-                    _sendLock.Release();
-                }
+                _sendLock.Release();
             }
             _engineHoldsInput = result.IsCompleted;
             switch (result.Status)
@@ -249,25 +262,29 @@ public sealed partial class FastSslStream
         }
     }
 
-    // RunWriteSideAsync's shutdown (holding the send lock): SSL_shutdown cannot run in the handshake, and the tickets leave
-    // only after the client's Finished, so a close in 0.5-RTT first completes the handshake. A read running concurrently is
-    // finishing it: the close waits for nothing and refuses (Dispose then frees the connection without close_notify).
+    // RunWriteSideAsync's shutdown, before it takes the send lock: SSL_shutdown cannot run in the handshake, and the tickets leave
+    // only after the client's Finished, so a close in 0.5-RTT first completes the handshake: itself, or, when a read is running
+    // (a host's pending read), by waiting for that read to complete it. Dispose bounds the wait (one second).
     private async ValueTask FinishHalfRttBeforeCloseAsync(CancellationToken cancellationToken)
     {
-        if (Interlocked.CompareExchange(ref _nestedRead, 1, 0) != 0)
+        while (_halfRtt)
         {
-            throw new NotSupportedException("A read is running and completes the TLS handshake (0.5-RTT); shut down after it returns.");
-        }
-        try
-        {
-            while (_halfRtt)
+            if (Interlocked.CompareExchange(ref _nestedRead, 1, 0) != 0)
             {
-                await ContinueHalfRttAsync(holdingSendLock: true, cancellationToken).ConfigureAwait(false);
+                // The read may also return more early data and stop: look again shortly.
+                await Task.WhenAny(_halfRttDone.Task, Task.Delay(10, cancellationToken)).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                ThrowIfExceptional();
+                continue;
             }
-        }
-        finally
-        {
-            Volatile.Write(ref _nestedRead, 0);
+            try
+            {
+                await ContinueHalfRttAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                Volatile.Write(ref _nestedRead, 0);
+            }
         }
     }
 

@@ -189,7 +189,7 @@ public sealed partial class FastSslStream
             }
             while (_halfRtt)
             {
-                await ContinueHalfRttAsync(holdingSendLock: false, cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
+                await ContinueHalfRttAsync(cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
                 if (TryReadEarlyReceived(buffer.Span, out early))
                 {
                     return deadline == 0 ? early : SessionsReceived;
@@ -329,15 +329,15 @@ public sealed partial class FastSslStream
         try
         {
             ThrowIfExceptional();
+            if (shutdown && _halfRtt)
+            {
+                await FinishHalfRttBeforeCloseAsync(cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
+            }
             await TIOAdapter.WaitAsync(_sendLock, cancellationToken).ConfigureAwait(false);
             try
             {
                 if (shutdown && !_closeSent)
                 {
-                    if (_halfRtt)
-                    {
-                        await FinishHalfRttBeforeCloseAsync(cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
-                    }
                     SslIoResult result = RunEngine(EngineStep.Shutdown, default, default);
                     await SendAsync<TIOAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
                     ThrowIfExceptional();
