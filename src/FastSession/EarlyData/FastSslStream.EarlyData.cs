@@ -21,9 +21,11 @@ public sealed partial class FastSslStream
     private SslEarlyDataStatus _earlyDataStatus;
     private SslEarlyDataReason _earlyDataReason;
     // Server: authenticated with accepted early data before the client's Finished (0.5-RTT); reads and the close complete it.
-    private bool _halfRtt;
-    // Completed when the 0.5-RTT phase ends (handshake complete or failed): a close waits on it while a read drives the handshake.
-    private readonly TaskCompletionSource _halfRttDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile bool _halfRtt;
+    // 0.5-RTT: the task that reads the rest of the early data, the client's EndOfEarlyData and Finished, and sends the tickets,
+    // as AuthenticateAsServerAsync would have, while the application already answers. Reads past the early data and the close
+    // wait for it; it never throws (a failure is the stream's).
+    private Task? _halfRttTask;
 
     /// <summary>
     /// Runs the client handshake like <see cref="AuthenticateAsClientAsync(SslContext, string?, SslSession, CancellationToken)"/> and
@@ -147,10 +149,6 @@ public sealed partial class FastSslStream
                 }
                 received += count;
             }
-            if (_earlyReceivedLength == _earlyReceived!.Length)
-            {
-                Array.Resize(ref _earlyReceived, _earlyReceived.Length * 2); // recv_max_early_data bounds what OpenSSL decrypts
-            }
             SslIoResult result;
             if (sendLocked)
             {
@@ -158,8 +156,16 @@ public sealed partial class FastSslStream
             }
             try
             {
-                result = RunEngine(EngineStep.ReadEarlyData, _input.AsSpan(0, count), _earlyReceived.AsSpan(_earlyReceivedLength));
-                _earlyReceivedLength += result.PlaintextBytes;
+                // Under the engine lock: in 0.5-RTT a read may take the bytes already there (TryReadEarlyReceived) meanwhile.
+                lock (EngineLock)
+                {
+                    if (_earlyReceivedLength == _earlyReceived!.Length)
+                    {
+                        Array.Resize(ref _earlyReceived, _earlyReceived.Length * 2); // recv_max_early_data bounds what OpenSSL decrypts
+                    }
+                    result = RunEngine(EngineStep.ReadEarlyData, _input.AsSpan(0, count), _earlyReceived.AsSpan(_earlyReceivedLength));
+                    _earlyReceivedLength += result.PlaintextBytes;
+                }
                 await SendAsync<AsyncReadWriteAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -189,26 +195,48 @@ public sealed partial class FastSslStream
         return false;
     }
 
-    // 0.5-RTT, from a read or from the close (either holding the read guard): reads further early data, or, once it is over, the
-    // client's EndOfEarlyData and Finished, and sends the tickets. Returns with _halfRtt false once the handshake completed (or
-    // with new early data to return first). A writer may run meanwhile: each engine call and its output take the send lock.
-    private async ValueTask ContinueHalfRttAsync(CancellationToken cancellationToken)
+    // HandshakeAsync in 0.5-RTT: runs ContinueHalfRttCoreAsync in the background, holding a reference (the buffers stay). A failure
+    // is recorded as the stream's (reads and the close then throw it / skip close_notify); after Dispose it ends quietly.
+    private void StartHalfRtt()
     {
-        try
+        if (!TryAddReference())
         {
-            await ContinueHalfRttCoreAsync(cancellationToken).ConfigureAwait(false);
+            return;
         }
-        catch
+        _halfRttTask = Task.Run(async () =>
         {
-            _halfRttDone.TrySetResult();
-            throw;
-        }
-        if (!_halfRtt)
-        {
-            _halfRttDone.TrySetResult();
-        }
+            try
+            {
+                while (_halfRtt)
+                {
+                    await ContinueHalfRttCoreAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e)
+            {
+                RecordFailure(e is SslHandshakeException or ObjectDisposedException ? e : new SslHandshakeException($"The TLS handshake failed after the early data: {e.Message}"));
+            }
+            finally
+            {
+                Release();
+            }
+        });
     }
 
+    // ReadCoreAsync past the early data, and the close (before close_notify, which SSL_shutdown cannot send in the handshake):
+    // waits for the rest of the handshake. Dispose bounds the close's wait (one second).
+    private async ValueTask AwaitHalfRttAsync(CancellationToken cancellationToken)
+    {
+        if (_halfRttTask is { IsCompleted: false } task)
+        {
+            await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        ThrowIfExceptional();
+    }
+
+    // Reads further early data (returns with it, _halfRtt still true), or, once it is over, the client's EndOfEarlyData and
+    // Finished, and sends the tickets (returns with _halfRtt false). A writer may run meanwhile: each engine call and its output
+    // take the send lock.
     private async ValueTask ContinueHalfRttCoreAsync(CancellationToken cancellationToken)
     {
         SslConnection connection = _connection!;
@@ -262,32 +290,6 @@ public sealed partial class FastSslStream
         }
     }
 
-    // RunWriteSideAsync's shutdown, before it takes the send lock: SSL_shutdown cannot run in the handshake, and the tickets leave
-    // only after the client's Finished, so a close in 0.5-RTT first completes the handshake: itself, or, when a read is running
-    // (a host's pending read), by waiting for that read to complete it. Dispose bounds the wait (one second).
-    private async ValueTask FinishHalfRttBeforeCloseAsync(CancellationToken cancellationToken)
-    {
-        while (_halfRtt)
-        {
-            if (Interlocked.CompareExchange(ref _nestedRead, 1, 0) != 0)
-            {
-                // The read may also return more early data and stop: look again shortly.
-                await Task.WhenAny(_halfRttDone.Task, Task.Delay(10, cancellationToken)).ConfigureAwait(false);
-                cancellationToken.ThrowIfCancellationRequested();
-                ThrowIfExceptional();
-                continue;
-            }
-            try
-            {
-                await ContinueHalfRttAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                Volatile.Write(ref _nestedRead, 0);
-            }
-        }
-    }
-
     // HandshakeAsync, once authenticated: records the outcome; a client writes what did not travel as accepted early data.
     private async ValueTask CompleteEarlyDataAsync(CancellationToken cancellationToken)
     {
@@ -325,9 +327,12 @@ public sealed partial class FastSslStream
         {
             return true; // data is there: the peek is answered
         }
-        read = Math.Min(buffer.Length, _earlyReceivedLength - _earlyReceivedOffset);
-        _earlyReceived.AsSpan(_earlyReceivedOffset, read).CopyTo(buffer);
-        _earlyReceivedOffset += read;
+        lock (EngineLock) // 0.5-RTT: the handshake task may be appending (and resizing) meanwhile
+        {
+            read = Math.Min(buffer.Length, _earlyReceivedLength - _earlyReceivedOffset);
+            _earlyReceived.AsSpan(_earlyReceivedOffset, read).CopyTo(buffer);
+            _earlyReceivedOffset += read;
+        }
         return true;
     }
 }

@@ -137,6 +137,7 @@ public sealed partial class FastSslStream
                 _protocol = TlsVersion.Tls13;
                 Volatile.Write(ref _state, StateAuthenticated);
                 await CompleteEarlyDataAsync(cancellationToken).ConfigureAwait(false);
+                StartHalfRtt(); // the rest of the handshake, in the background (FastSslStream.EarlyData.cs)
                 return;
             }
             await PumpAsync<AsyncReadWriteAdapter>(EngineStep.Handshake, Memory<byte>.Empty, int.MaxValue, 0, cancellationToken).ConfigureAwait(false);
@@ -187,9 +188,9 @@ public sealed partial class FastSslStream
             {
                 return deadline == 0 ? early : SessionsReceived;
             }
-            while (_halfRtt)
+            if (_halfRttTask is not null)
             {
-                await ContinueHalfRttAsync(cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
+                await AwaitHalfRttAsync(cancellationToken).ConfigureAwait(false); // 0.5-RTT: FastSslStream.EarlyData.cs
                 if (TryReadEarlyReceived(buffer.Span, out early))
                 {
                     return deadline == 0 ? early : SessionsReceived;
@@ -329,9 +330,9 @@ public sealed partial class FastSslStream
         try
         {
             ThrowIfExceptional();
-            if (shutdown && _halfRtt)
+            if (shutdown && _halfRttTask is not null)
             {
-                await FinishHalfRttBeforeCloseAsync(cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
+                await AwaitHalfRttAsync(cancellationToken).ConfigureAwait(false); // 0.5-RTT: FastSslStream.EarlyData.cs
             }
             await TIOAdapter.WaitAsync(_sendLock, cancellationToken).ConfigureAwait(false);
             try
