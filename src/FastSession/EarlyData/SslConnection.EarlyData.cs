@@ -102,8 +102,10 @@ public sealed partial class SslConnection
 
     /// <summary>
     /// Server: whether early data was read and the handshake is not complete yet (the client's Finished has not arrived): writes
-    /// go through <see cref="WriteHalfRtt"/> (0.5-RTT data), not <see cref="Write"/>.
+    /// go through <see cref="WriteHalfRtt"/> (0.5-RTT data), not <see cref="Write"/> (<c>SSL_get_early_data_status</c>, and the
+    /// handshake's completion as <c>SSL_do_handshake</c> reported it).
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
     public bool IsInHalfRtt => IsServer && _earlyDataReading && !_handshakeComplete && ReadEarlyDataInfo().Status == (int)SslEarlyDataStatus.Accepted;
 
     /// <summary>
