@@ -674,7 +674,7 @@ typedef struct fs_early_data_info {
 FS_EXPORT int32_t FastSessionNative_SslCtxSetEarlyData(SSL_CTX* ctx, uint32_t max_early_data,
     uint32_t recv_max_early_data, int32_t flags);
 /* Client: SSL_write_early_data (writes the ClientHello first), trimmed to what the session allows.
- * Returns 1 when data was written, 0 when the session allows none (nothing sent), or an FS_ERR_*;
+ * Server, early data accepted, handshake not complete: SSL_write_early_data as 0.5-RTT data. Returns 1 when data was written, 0 when the session allows none (nothing sent), or an FS_ERR_*;
  * result as for FastSessionNative_SslWrite. */
 FS_EXPORT int32_t FastSessionNative_SslWriteEarlyData(SSL* ssl, const uint8_t* plain, int32_t plain_len,
     uint8_t* out, int32_t out_cap, fs_io_result* result);

@@ -138,7 +138,8 @@ int32_t FastSessionNative_SslCtxSetEarlyData(SSL_CTX* ctx, uint32_t max_early_da
 
 /*
  * Client: shims SSL_write_early_data, which first writes the ClientHello, so the data leaves in the
- * same flight. Writes at most what the session still allows (SSL_SESSION_get_max_early_data minus what
+ * same flight. Server, after SSL_read_early_data accepted early data and before the handshake completes:
+ * writes all of `plain` as 0.5-RTT data (after the server's Finished, before the client's). Writes at most what the session still allows (SSL_SESSION_get_max_early_data minus what
  * was written); a session that allows none (or no resumable session) sends nothing and returns 0.
  * Returns 1 when bytes were accepted (result->plaintext_bytes), 0, or FS_ERR_ARGUMENT.
  */
@@ -166,6 +167,17 @@ int32_t FastSessionNative_SslWriteEarlyData(SSL* ssl, const uint8_t* plain, int3
     uint32_t allowed = session != NULL && SSL_SESSION_is_resumable(session) &&
         SSL_SESSION_get_protocol_version(session) == TLS1_3_VERSION ? SSL_SESSION_get_max_early_data(session) : 0;
     uint32_t already = conn != NULL ? (uint32_t)conn->early.offered : 0;
+    if (SSL_is_server(ssl) && plain_len > 0 && !SSL_is_init_finished(ssl))
+    {
+        // 0.5-RTT: a server that accepted early data answers before the client's Finished. OpenSSL
+        // allows it between the first SSL_read_early_data and the end of the handshake.
+        size_t sent = 0;
+        int wret = SSL_write_early_data(ssl, plain, (size_t)plain_len, &sent);
+        int werr = wret > 0 ? SSL_ERROR_NONE : SSL_get_error(ssl, wret);
+        result->plaintext_bytes = clamp_written(sent);
+        fastsession_io_end(ssl, wret, werr, out, out_cap, result);
+        return wret > 0 ? 1 : result->ret;
+    }
     if (SSL_is_server(ssl) || allowed <= already || plain_len == 0 || SSL_is_init_finished(ssl))
     {
         fastsession_io_end(ssl, 1, SSL_ERROR_NONE, out, out_cap, result);

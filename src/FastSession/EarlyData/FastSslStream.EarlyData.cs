@@ -20,6 +20,12 @@ public sealed partial class FastSslStream
     private int _earlyReceivedOffset;
     private SslEarlyDataStatus _earlyDataStatus;
     private SslEarlyDataReason _earlyDataReason;
+    // Server: authenticated with accepted early data before the client's Finished (0.5-RTT); reads and the close complete it.
+    private volatile bool _halfRtt;
+    // 0.5-RTT: the task that reads the rest of the early data, the client's EndOfEarlyData and Finished, and sends the tickets,
+    // as AuthenticateAsServerAsync would have, while the application already answers. Reads past the early data and the close
+    // wait for it; it never throws (a failure is the stream's).
+    private Task? _halfRttTask;
 
     /// <summary>
     /// Runs the client handshake like <see cref="AuthenticateAsClientAsync(SslContext, string?, SslSession, CancellationToken)"/> and
@@ -111,29 +117,64 @@ public sealed partial class FastSslStream
             return;
         }
         _earlyReceived = new byte[Math.Min(connection.Context.MaxEarlyData, 64 * 1024) + 1];
+        await ReadEarlyDataAsync(sendLocked: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Server: runs SSL_read_early_data until the early data is over (then _engineHoldsInput: the client's Finished may already be
+    // in the engine), or until new early data was read and the engine wants more input: then the stream is authenticated in
+    // 0.5-RTT (_halfRtt) and answers the early request before the client's Finished arrives; the next read (or the close) goes on.
+    // sendLocked: a writer may be running (0.5-RTT), so each engine call and its output happen under the send lock.
+    private async ValueTask<bool> ReadEarlyDataAsync(bool sendLocked, CancellationToken cancellationToken)
+    {
+        SslConnection connection = _connection!;
+        int start = _earlyReceivedLength;
         long received = 0;
         while (!connection.IsEarlyDataFinished)
         {
             int count = 0;
             if (!_engineHoldsInput)
             {
+                if (_earlyReceivedLength > start && connection.EarlyDataStatus == SslEarlyDataStatus.Accepted)
+                {
+                    _halfRtt = true;
+                    return true;
+                }
                 count = await ReceiveAsync<AsyncReadWriteAdapter>(0, cancellationToken).ConfigureAwait(false);
                 if (count == 0)
                 {
                     _innerEof = true;
-                    throw Fail(new SslHandshakeException(received == 0
+                    throw Fail(new SslHandshakeException(received == 0 && !_halfRtt
                         ? "The peer closed the connection before sending any TLS handshake data."
                         : $"The peer closed the connection during the TLS handshake (after {received} bytes)."));
                 }
                 received += count;
             }
-            if (_earlyReceivedLength == _earlyReceived.Length)
+            SslIoResult result;
+            if (sendLocked)
             {
-                Array.Resize(ref _earlyReceived, _earlyReceived.Length * 2); // recv_max_early_data bounds what OpenSSL decrypts
+                await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            SslIoResult result = RunEngine(EngineStep.ReadEarlyData, _input.AsSpan(0, count), _earlyReceived.AsSpan(_earlyReceivedLength));
-            _earlyReceivedLength += result.PlaintextBytes;
-            await SendAsync<AsyncReadWriteAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // Under the engine lock: in 0.5-RTT a read may take the bytes already there (TryReadEarlyReceived) meanwhile.
+                lock (EngineLock)
+                {
+                    if (_earlyReceivedLength == _earlyReceived!.Length)
+                    {
+                        Array.Resize(ref _earlyReceived, _earlyReceived.Length * 2); // recv_max_early_data bounds what OpenSSL decrypts
+                    }
+                    result = RunEngine(EngineStep.ReadEarlyData, _input.AsSpan(0, count), _earlyReceived.AsSpan(_earlyReceivedLength));
+                    _earlyReceivedLength += result.PlaintextBytes;
+                }
+                await SendAsync<AsyncReadWriteAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (sendLocked)
+                {
+                    _sendLock.Release();
+                }
+            }
             _engineHoldsInput = result.Status != SslStatus.NeedsInput;
             switch (result.Status)
             {
@@ -151,6 +192,102 @@ public sealed partial class FastSslStream
             }
         }
         _engineHoldsInput = true; // the client's Finished may already be in the engine
+        return false;
+    }
+
+    // HandshakeAsync in 0.5-RTT: runs ContinueHalfRttCoreAsync in the background, holding a reference (the buffers stay). A failure
+    // is recorded as the stream's (reads and the close then throw it / skip close_notify); after Dispose it ends quietly.
+    private void StartHalfRtt()
+    {
+        if (!TryAddReference())
+        {
+            return;
+        }
+        _halfRttTask = Task.Run(async () =>
+        {
+            try
+            {
+                while (_halfRtt)
+                {
+                    await ContinueHalfRttCoreAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e)
+            {
+                RecordFailure(e is SslHandshakeException or ObjectDisposedException ? e : new SslHandshakeException($"The TLS handshake failed after the early data: {e.Message}"));
+            }
+            finally
+            {
+                Release();
+            }
+        });
+    }
+
+    // ReadCoreAsync past the early data, and the close (before close_notify, which SSL_shutdown cannot send in the handshake):
+    // waits for the rest of the handshake. Dispose bounds the close's wait (one second).
+    private async ValueTask AwaitHalfRttAsync(CancellationToken cancellationToken)
+    {
+        if (_halfRttTask is { IsCompleted: false } task)
+        {
+            await task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        ThrowIfExceptional();
+    }
+
+    // Reads further early data (returns with it, _halfRtt still true), or, once it is over, the client's EndOfEarlyData and
+    // Finished, and sends the tickets (returns with _halfRtt false). A writer may run meanwhile: each engine call and its output
+    // take the send lock.
+    private async ValueTask ContinueHalfRttCoreAsync(CancellationToken cancellationToken)
+    {
+        SslConnection connection = _connection!;
+        if (!connection.IsEarlyDataFinished)
+        {
+            if (await ReadEarlyDataAsync(sendLocked: true, cancellationToken).ConfigureAwait(false))
+            {
+                return; // more early data to return first
+            }
+        }
+        while (true)
+        {
+            int count = 0;
+            if (!_engineHoldsInput)
+            {
+                count = _innerEof ? 0 : await ReceiveAsync<AsyncReadWriteAdapter>(0, cancellationToken).ConfigureAwait(false);
+                if (count == 0)
+                {
+                    _innerEof = true;
+                    throw Fail(new SslHandshakeException("The peer closed the connection during the TLS handshake (after its early data)."));
+                }
+            }
+            SslIoResult result;
+            await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                result = RunEngine(EngineStep.Handshake, _input.AsSpan(0, count), default);
+                await SendAsync<AsyncReadWriteAdapter>(result.BytesWritten, result.PendingOutput, cancellationToken).ConfigureAwait(false);
+                if (result.Status == SslStatus.Completed)
+                {
+                    await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _sendLock.Release();
+            }
+            _engineHoldsInput = result.IsCompleted;
+            switch (result.Status)
+            {
+                case SslStatus.Failed:
+                    ThrowIfExceptional();
+                    break;
+                case SslStatus.Closed:
+                    throw Fail(new SslHandshakeException("The peer closed the TLS connection (close_notify) during the handshake."));
+                case SslStatus.Completed:
+                    _halfRtt = false;
+                    _engineHoldsInput = true; // application data that came with the Finished waits in the engine
+                    return;
+            }
+        }
     }
 
     // HandshakeAsync, once authenticated: records the outcome; a client writes what did not travel as accepted early data.
@@ -190,9 +327,12 @@ public sealed partial class FastSslStream
         {
             return true; // data is there: the peek is answered
         }
-        read = Math.Min(buffer.Length, _earlyReceivedLength - _earlyReceivedOffset);
-        _earlyReceived.AsSpan(_earlyReceivedOffset, read).CopyTo(buffer);
-        _earlyReceivedOffset += read;
+        lock (EngineLock) // 0.5-RTT: the handshake task may be appending (and resizing) meanwhile
+        {
+            read = Math.Min(buffer.Length, _earlyReceivedLength - _earlyReceivedOffset);
+            _earlyReceived.AsSpan(_earlyReceivedOffset, read).CopyTo(buffer);
+            _earlyReceivedOffset += read;
+        }
         return true;
     }
 }

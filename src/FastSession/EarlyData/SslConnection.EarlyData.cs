@@ -101,6 +101,33 @@ public sealed partial class SslConnection
     }
 
     /// <summary>
+    /// Server: whether early data was read and the handshake is not complete yet (the client's Finished has not arrived): writes
+    /// go through <see cref="WriteHalfRtt"/> (0.5-RTT data), not <see cref="Write"/> (<c>SSL_get_early_data_status</c>, and the
+    /// handshake's completion as <c>SSL_do_handshake</c> reported it).
+    /// </summary>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    public bool IsInHalfRtt => IsServer && _earlyDataReading && !_handshakeComplete && ReadEarlyDataInfo().Status == (int)SslEarlyDataStatus.Accepted;
+
+    /// <summary>
+    /// Server, while <see cref="IsInHalfRtt"/>: encrypts <paramref name="plaintext"/> as 0.5-RTT data (<c>SSL_write_early_data</c> on a
+    /// server): it leaves after the server's Finished and before the client's, so an early request is answered one round trip sooner.
+    /// The client is authenticated only by the ticket it resumed (its Finished has not been checked yet); FastSslStream uses this for
+    /// the answer to accepted early data. Continue the handshake with <see cref="ReadEarlyData"/> and <see cref="Handshake"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not a server connection in 0.5-RTT (<see cref="IsInHalfRtt"/>), or another thread is using the connection.</exception>
+    /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
+    public SslIoResult WriteHalfRtt(ReadOnlySpan<byte> plaintext, Span<byte> output)
+    {
+        if (!IsInHalfRtt)
+        {
+            throw new InvalidOperationException("WriteHalfRtt is for a server that accepted early data and has not completed the handshake; use Write.");
+        }
+        using ExclusiveScope _ = Exclusive(Access.ChangesSession);
+        EarlyDataNative.SslWriteEarlyData(this, plaintext, plaintext.Length, output, output.Length, out FsIoResult result);
+        return Finish(SslOperation.Write, in result);
+    }
+
+    /// <summary>
     /// Server, instead of <see cref="Handshake"/> until <see cref="IsEarlyDataFinished"/>: feeds <paramref name="input"/>, runs the
     /// handshake (<c>SSL_read_early_data</c>) and decrypts early data into <paramref name="plaintext"/> before the handshake completes.
     /// <see cref="SslStatus.Completed"/> with <see cref="SslIoResult.PlaintextBytes"/>: early data read (call again);

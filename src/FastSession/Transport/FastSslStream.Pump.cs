@@ -129,6 +129,17 @@ public sealed partial class FastSslStream
         {
             _engineHoldsInput = true; // the first engine call writes the ClientHello (a server's asks for input)
             await EarlyDataPhaseAsync(cancellationToken).ConfigureAwait(false); // FastSslStream.EarlyData.cs
+            if (_halfRtt)
+            {
+                // Early data accepted: authenticated now, the client's Finished is read later (0.5-RTT, FastSslStream.EarlyData.cs).
+                await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
+                _sessionReused = true;
+                _protocol = TlsVersion.Tls13;
+                Volatile.Write(ref _state, StateAuthenticated);
+                await CompleteEarlyDataAsync(cancellationToken).ConfigureAwait(false);
+                StartHalfRtt(); // the rest of the handshake, in the background (FastSslStream.EarlyData.cs)
+                return;
+            }
             await PumpAsync<AsyncReadWriteAdapter>(EngineStep.Handshake, Memory<byte>.Empty, int.MaxValue, 0, cancellationToken).ConfigureAwait(false);
             await _inner.FlushAsync(cancellationToken).ConfigureAwait(false);
             lock (EngineLock)
@@ -176,6 +187,14 @@ public sealed partial class FastSslStream
             if (TryReadEarlyReceived(buffer.Span, out int early)) // FastSslStream.EarlyData.cs
             {
                 return deadline == 0 ? early : SessionsReceived;
+            }
+            if (_halfRttTask is not null)
+            {
+                await AwaitHalfRttAsync(cancellationToken).ConfigureAwait(false); // 0.5-RTT: FastSslStream.EarlyData.cs
+                if (TryReadEarlyReceived(buffer.Span, out early))
+                {
+                    return deadline == 0 ? early : SessionsReceived;
+                }
             }
             int read = _readClosed ? 0 : await PumpAsync<TIOAdapter>(EngineStep.Read, buffer, minimumSessions, deadline, cancellationToken).ConfigureAwait(false);
             if (read == 0)
@@ -311,6 +330,10 @@ public sealed partial class FastSslStream
         try
         {
             ThrowIfExceptional();
+            if (shutdown && _halfRttTask is not null)
+            {
+                await AwaitHalfRttAsync(cancellationToken).ConfigureAwait(false); // 0.5-RTT: FastSslStream.EarlyData.cs
+            }
             await TIOAdapter.WaitAsync(_sendLock, cancellationToken).ConfigureAwait(false);
             try
             {
@@ -373,6 +396,7 @@ public sealed partial class FastSslStream
                 {
                     EngineStep.Handshake => connection.Handshake(input, _output),
                     EngineStep.Read => connection.Read(input, plaintext, Span<byte>.Empty),
+                    EngineStep.Write when _halfRtt && connection.IsInHalfRtt => connection.WriteHalfRtt(input, _output),
                     EngineStep.Write => connection.Write(input, _output),
                     EngineStep.WriteEarlyData => connection.WriteEarlyData(input, _output),
                     EngineStep.ReadEarlyData => connection.ReadEarlyData(input, plaintext, _output),
