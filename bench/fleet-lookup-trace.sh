@@ -7,6 +7,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 rounds="${1:-100}"
 work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
 git -C "$repo" archive HEAD | tar -x -C "$work"
 (cd "$work" && git apply "$repo/bench/fleet-lookup-trace.patch")
 (cd "$work" && dotnet build tests/FastSession.Redis.Tests -c Release -nologo -v:q >/dev/null)
