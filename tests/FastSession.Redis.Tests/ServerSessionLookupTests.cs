@@ -38,6 +38,28 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         Assert.Equal((int)(SslServerCacheMode.NoInternal) | 0x0002, second.SessionCacheMode); // SSL_SESS_CACHE_SERVER
     }
 
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public async Task AStoreThatAnswersAtOnce_ContinuesTheHandshakeOnTheSameThread(TlsVersion version)
+    {
+        // fleet4: no Task, timer or thread hop when the store's ValueTask is already complete (ConnectAsync asserts the
+        // lookup itself completed synchronously).
+        var store = new DictionaryStore(synchronous: true);
+        using SslContext client = Client(version);
+        using SslContext first = Server(version, store);
+        using SslContext second = Server(version, store);
+        (_, SslSession session) = await ConnectAsync(client, first);
+        bool reused;
+        using (session)
+        {
+            (reused, SslSession next) = await ConnectAsync(client, second, session, expectSynchronousLookup: true);
+            next.Dispose();
+        }
+        Assert.True(reused);
+        Assert.Equal(1, second.ServerSessionCacheCounters.Hits);
+    }
+
     [Fact]
     public async Task Tls13StatefulTicket_IsTakenFromTheStore_SoItResumesOnlyOnce()
     {
@@ -57,6 +79,7 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
     [Theory]
     [InlineData("garbage")]
     [InlineData("throws")]
+    [InlineData("throws at once")]
     [InlineData("slow")]
     [InlineData("other session")]
     public async Task StoreFailure_IsAMiss_AFullHandshake_Counted(string failure)
@@ -84,7 +107,7 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
             Assert.Equal(1, counts.Misses);
             Assert.Equal(0, counts.Hits);
             Assert.Equal(failure is "garbage" or "other session" ? 1 : 0, counts.Garbage);
-            Assert.Equal(failure is "throws" or "slow" ? 1 : 0, counts.Errors);
+            Assert.Equal(failure is "throws" or "throws at once" or "slow" ? 1 : 0, counts.Errors);
         }
     }
 
@@ -141,7 +164,7 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
     }
 
     /// <summary>A handshake driven through the engine API, answering the server's lookups as FastSslStream does; then a clean close.</summary>
-    private static async Task<(bool Reused, SslSession Last)> ConnectAsync(SslContext clientContext, SslContext serverContext, SslSession resumeWith = default)
+    private static async Task<(bool Reused, SslSession Last)> ConnectAsync(SslContext clientContext, SslContext serverContext, SslSession resumeWith = default, bool expectSynchronousLookup = false)
     {
         using SslConnection c = clientContext.CreateConnection("localhost");
         using SslConnection s = serverContext.CreateConnection();
@@ -160,7 +183,9 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
                 while (r.Status == SslStatus.NeedsSessionLookup)
                 {
                     Assert.Equal(0, r.OutputBytes);
-                    await s.LookUpSessionAsync(CancellationToken.None);
+                    ValueTask lookup = s.LookUpSessionAsync(CancellationToken.None);
+                    Assert.True(!expectSynchronousLookup || lookup.IsCompletedSuccessfully, "the lookup of a store that answered at once did not complete at once");
+                    await lookup;
                     r = s.Handshake(default, toClient);
                 }
                 Assert.NotEqual(SslStatus.Failed, r.Status);
@@ -195,8 +220,10 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         return (c.SessionReused, last);
     }
 
-    private sealed class DictionaryStore : ISslServerSessionStore
+    private sealed class DictionaryStore(bool synchronous = false) : ISslServerSessionStore
     {
+        public bool Synchronous => synchronous;
+
         private readonly ConcurrentDictionary<string, byte[]> _sessions = new();
         private int _takes;
 
@@ -212,7 +239,10 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
 
         public async ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> sessionId, bool take, CancellationToken cancellationToken = default)
         {
-            await Task.Yield(); // a real store answers later, on another thread
+            if (!synchronous)
+            {
+                await Task.Yield(); // a real store answers later, on another thread
+            }
             string key = Convert.ToHexString(sessionId.Span);
             if (take)
             {
@@ -231,7 +261,11 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         public ValueTask<bool> AddAsync(ReadOnlyMemory<byte> sessionId, byte[] der, TimeSpan lifetime, CancellationToken cancellationToken = default) =>
             ValueTask.FromResult(false);
 
-        public async ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> sessionId, bool take, CancellationToken cancellationToken = default)
+        // "throws at once": before any await, so the exception comes out of the call itself, not its ValueTask.
+        public ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> sessionId, bool take, CancellationToken cancellationToken = default) =>
+            failure == "throws at once" ? throw new InvalidOperationException("the store is broken at once") : GetLaterAsync(cancellationToken);
+
+        private async ValueTask<byte[]?> GetLaterAsync(CancellationToken cancellationToken)
         {
             await Task.Yield();
             return failure switch

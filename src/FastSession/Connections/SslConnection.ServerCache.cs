@@ -87,24 +87,48 @@ public sealed partial class SslConnection
         if (context.ServerSessionStore is { } store)
         {
             long started = ServerStoreMetrics.TimingLookups ? Stopwatch.GetTimestamp() : 0;
-            Task<byte[]?> call = store.GetAsync(lookup.Key, lookup.IsSingleUse, cancellationToken).AsTask();
+            ValueTask<byte[]?> pending;
             try
             {
-                der = await call.WaitAsync(context.ServerSessionLookupTimeout, cancellationToken).ConfigureAwait(false);
+                pending = store.GetAsync(lookup.Key, lookup.IsSingleUse, cancellationToken);
+            }
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            {
+                counters.Error("get", e); // a store that throws before its first await: a miss like any other failure
+                pending = ValueTask.FromResult<byte[]?>(null);
+            }
+            // A store that answered at once (an in-memory one, a local hit) continues on this thread: no Task, no timer, no
+            // hop (fleet4). A Redis answer always comes later: one continuation, scheduled by the Redis client, then the
+            // handshake goes on inline in it (bench/RESULTS.md, "fleet4").
+            if (pending.IsCompletedSuccessfully)
+            {
+                der = pending.Result;
                 if (started != 0)
                 {
                     ServerStoreMetrics.LookupWaited(started);
                 }
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            else
             {
-                Observe(call);
-                throw;
-            }
-            catch (Exception e)
-            {
-                Observe(call);
-                counters.Error("get", e);
+                Task<byte[]?> call = pending.AsTask();
+                try
+                {
+                    der = await call.WaitAsync(context.ServerSessionLookupTimeout, cancellationToken).ConfigureAwait(false);
+                    if (started != 0)
+                    {
+                        ServerStoreMetrics.LookupWaited(started);
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    Observe(call);
+                    throw;
+                }
+                catch (Exception e)
+                {
+                    Observe(call);
+                    counters.Error("get", e);
+                }
             }
         }
         bool offered = ProvideSession(der ?? []);
