@@ -200,8 +200,10 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         // Timing: "no more than one round trip added" is a sub-millisecond claim, measured by bench/fleet-lookup.sh and
         // reported above; on the shared 2-core machine (and in CI under ASan+UBSan) scheduling alone moves a p50 by
         // milliseconds, so a bound that tight would fail for reasons that are not the lookup. This bound catches a lookup
-        // that waits for something other than Redis (its 1000 ms timeout, a blocked thread): far below that timeout.
-        Assert.True(extra <= Median(rtt) + 5.0, $"the lookup added {extra:0.00} ms, a Redis round trip is {Median(rtt):0.00} ms");
+        // that waits for something other than Redis (its 1000 ms timeout, a blocked thread): far below that timeout. (+5 ms
+        // failed once on unchanged code at load 12: the client's own handshake time is bimodal, 0.5 vs 2.9 ms at p25/p75, so
+        // its median jumps by milliseconds between runs; bench/fleet-lookup-trace.sh measures the server's own segment.)
+        Assert.True(extra <= Median(rtt) + 25.0, $"the lookup added {extra:0.00} ms, a Redis round trip is {Median(rtt):0.00} ms");
     }
 
     private static async Task<long> LookupCallsAsync(IServer redis, TlsVersion version)
