@@ -9,7 +9,7 @@ namespace FastSession.Http;
 /// the secure ones, those of FastSession's client context: the server's chain is verified against the system trust store
 /// (<c>SSL_CTX_set_default_verify_paths</c>) and its name against the request's host (<c>SSL_set1_host</c>), inside the handshake.
 /// </summary>
-public sealed class FastSessionClientSettings
+public sealed partial class FastSessionClientSettings
 {
     /// <summary>Lowest protocol (<c>SSL_CTX_set_min_proto_version</c>). Default TLS 1.2.</summary>
     public TlsVersion MinVersion { get; set; } = TlsVersion.Tls12;
@@ -90,6 +90,7 @@ public sealed class FastSessionClientSettings
         SessionCache = SessionCache,
         EnableTickets = EnableTickets,
         EnableHttp2 = EnableHttp2,
+        DangerousEnableReplayableEarlyData = DangerousEnableReplayableEarlyData,
     };
 
     /// <summary>The client context options these settings describe (ALPN not included).</summary>
@@ -102,6 +103,7 @@ public sealed class FastSessionClientSettings
             MaxVersion = MaxVersion,
             EnableTickets = EnableTickets,
             DangerousAcceptAnyServerCertificate = !ValidateServerCertificate,
+            DangerousEnableReplayableEarlyData = DangerousEnableReplayableEarlyData,
         };
         if (ValidateServerCertificate)
         {

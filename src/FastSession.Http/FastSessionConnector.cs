@@ -22,7 +22,7 @@ public readonly record struct FastSessionConnectorStatistics(long Connections, l
 /// its <c>https://</c> scheme and SocketsHttpHandler runs no TLS of its own). Plain <c>http://</c> requests get the TCP stream.
 /// Used by <see cref="FastSessionHttpHandler"/> and the YARP forwarder factory; one connector serves any number of handlers.
 /// </summary>
-public sealed class FastSessionConnector : IDisposable
+public sealed partial class FastSessionConnector : IDisposable
 {
     private readonly FastSessionClientSettings _settings;
     private readonly SslContext _context;
@@ -83,6 +83,8 @@ public sealed class FastSessionConnector : IDisposable
     /// Connects to <see cref="SocketsHttpConnectionContext.DnsEndPoint"/>; for an <c>https</c> request runs the FastSession
     /// handshake (<c>SSL_do_handshake</c>, resuming with <c>SSL_set_session</c> from the cache) and returns the connection as an
     /// authenticated <see cref="System.Net.Security.SslStream"/>. Assign to <see cref="SocketsHttpHandler.ConnectCallback"/>.
+    /// With <see cref="FastSessionClientSettings.DangerousEnableReplayableEarlyData"/>, HTTP/1.1 connections defer the handshake to
+    /// their first write (which may then travel as early data): its failures surface from that write, inside the request.
     /// </summary>
     /// <exception cref="SocketException">The TCP connection failed.</exception>
     /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed, e.g. the server's certificate did not
@@ -114,6 +116,11 @@ public sealed class FastSessionConnector : IDisposable
         // HTTP/1.x requests offer http/1.1 only, so a server cannot pick a protocol the pool will not speak.
         HttpRequestMessage initial = context.InitialRequestMessage;
         bool http2 = _settings.EnableHttp2 && (initial.Version.Major >= 2 || initial.VersionPolicy == HttpVersionPolicy.RequestVersionOrHigher);
+        if (!http2 && _settings.DangerousEnableReplayableEarlyData)
+        {
+            // The pool may send another request than the initial one: the stream decides from the bytes of its first write.
+            return new FastSessionEarlyDataHttpStream(new FastSslStream(network), this, endPoint.Host, endPoint.Port);
+        }
         var tls = new FastSslStream(network);
         try
         {

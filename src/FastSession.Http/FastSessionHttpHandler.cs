@@ -17,7 +17,7 @@ namespace FastSession.Http;
 /// it, SocketsHttpHandler speaks HTTP/2 (it reads the protocol from the returned SslStream, see <see cref="FastSessionHttpStream"/>).
 /// HTTP/3 runs over QUIC, which SocketsHttpHandler opens itself, so requests that insist on it are refused.
 /// </remarks>
-public sealed class FastSessionHttpHandler : HttpMessageHandler
+public sealed partial class FastSessionHttpHandler : HttpMessageHandler
 {
     private readonly SocketsHttpHandler _sockets;
     private readonly HttpMessageInvoker _invoker;
@@ -114,7 +114,7 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
     protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Prepare(request);
-        return _invoker.SendAsync(request, cancellationToken);
+        return Connector.EarlyDataEnabled ? SendRetryingTooEarlyAsync(request, cancellationToken) : _invoker.SendAsync(request, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -122,7 +122,7 @@ public sealed class FastSessionHttpHandler : HttpMessageHandler
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         Prepare(request);
-        return _invoker.Send(request, cancellationToken);
+        return Connector.EarlyDataEnabled ? SendRetryingTooEarly(request, cancellationToken) : _invoker.Send(request, cancellationToken);
     }
 
     private void Prepare(HttpRequestMessage request)
