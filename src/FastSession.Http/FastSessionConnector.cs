@@ -84,7 +84,8 @@ public sealed partial class FastSessionConnector : IDisposable
     /// handshake (<c>SSL_do_handshake</c>, resuming with <c>SSL_set_session</c> from the cache) and returns the connection as an
     /// authenticated <see cref="System.Net.Security.SslStream"/>. Assign to <see cref="SocketsHttpHandler.ConnectCallback"/>.
     /// With <see cref="FastSessionClientSettings.DangerousEnableReplayableEarlyData"/>, HTTP/1.1 connections defer the handshake to
-    /// their first write (which may then travel as early data): its failures surface from that write, inside the request.
+    /// their first write (which may then travel as early data): its failures surface from that write, inside the request, as an
+    /// <see cref="HttpRequestException"/> (<see cref="HttpRequestError.SecureConnectionError"/>) around the <see cref="SslHandshakeException"/>.
     /// </summary>
     /// <exception cref="SocketException">The TCP connection failed.</exception>
     /// <exception cref="System.Security.Authentication.AuthenticationException">The handshake failed, e.g. the server's certificate did not

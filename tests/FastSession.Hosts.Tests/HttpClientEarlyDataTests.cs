@@ -114,6 +114,25 @@ public sealed class HttpClientEarlyDataTests : HostsTest
     }
 
     [Fact]
+    public async Task DeferredHandshake_UntrustedServer_FailsTheRequest()
+    {
+        (WebApplication app, int port) = await StartServerAsync();
+        await using (app)
+        {
+            // The system store does not trust the test PKI: the handshake, run at the first write, fails inside the request.
+            using var connector = new FastSessionConnector(new FastSessionClientSettings { DangerousEnableReplayableEarlyData = true });
+            using var handler = new FastSessionHttpHandler(connector);
+            using var client = new HttpClient(handler) { Timeout = Timeout };
+            HttpRequestException e = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync($"https://localhost:{port}/"));
+            Assert.Equal(HttpRequestError.SecureConnectionError, e.HttpRequestError);
+            Assert.IsType<SslHandshakeException>(e.InnerException);
+            Assert.Contains("certificate verification failed", e.Message, StringComparison.Ordinal);
+            Assert.Equal(new FastSessionConnectorStatistics(0, 0, 1), connector.Statistics);
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
     public void RetryPolicy_OnlySafeMethodsWithoutContent()
     {
         Assert.True(FastSessionHttpHandler.MayRetryTooEarly(new HttpRequestMessage(HttpMethod.Get, "https://localhost/")));
