@@ -8,7 +8,8 @@ namespace FastSession.Http;
 
 public sealed partial class FastSessionConnector
 {
-    /// <summary>Whether <see cref="FastSessionClientSettings.DangerousEnableReplayableEarlyData"/> is on for this connector.</summary>
+    /// <summary>Whether <see cref="FastSessionClientSettings.DangerousEnableReplayableEarlyData"/> is on for this connector (HTTP/1.1 connections then
+    /// defer the handshake and may send their first request with <c>SSL_write_early_data</c>). Throws nothing.</summary>
     public bool EarlyDataEnabled => _settings.DangerousEnableReplayableEarlyData;
 
     // FastSessionEarlyDataHttpStream, at its first write (or read): the handshake ConnectAsync did not run, with earlyData sent as
