@@ -173,50 +173,11 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
             c.SetSession(resumeWith);
         }
         byte[] toServer = new byte[64 * 1024], toClient = new byte[64 * 1024], plain = new byte[1024];
-        int nServer = c.Handshake(default, toServer).OutputBytes, nClient = 0;
-        bool clientDone = false, serverDone = false;
-        for (int flight = 0; flight < 16 && !(clientDone && serverDone && nServer == 0 && nClient == 0); flight++)
-        {
-            if (!serverDone || nServer > 0)
-            {
-                SslIoResult r = serverDone ? s.Read(toServer.AsSpan(0, nServer), plain, toClient) : s.Handshake(toServer.AsSpan(0, nServer), toClient);
-                while (r.Status == SslStatus.NeedsSessionLookup)
-                {
-                    Assert.Equal(0, r.OutputBytes);
-                    ValueTask lookup = s.LookUpSessionAsync(CancellationToken.None);
-                    Assert.True(!expectSynchronousLookup || lookup.IsCompletedSuccessfully, "the lookup of a store that answered at once did not complete at once");
-                    await lookup;
-                    r = s.Handshake(default, toClient);
-                }
-                Assert.NotEqual(SslStatus.Failed, r.Status);
-                nClient = r.OutputBytes;
-                serverDone |= r.IsCompleted;
-                nServer = 0;
-            }
-            if (!clientDone || nClient > 0)
-            {
-                SslIoResult r = clientDone ? c.Read(toClient.AsSpan(0, nClient), plain, toServer) : c.Handshake(toClient.AsSpan(0, nClient), toServer);
-                Assert.NotEqual(SslStatus.Failed, r.Status);
-                nServer = r.OutputBytes;
-                clientDone |= r.IsCompleted;
-                nClient = 0;
-            }
-        }
-        Assert.True(clientDone && serverDone);
-        c.Read(default, plain, toServer); // TLS 1.3 tickets that came with the server's last flight
+        await EngineHandshake.DriveAsync(c, s, toServer, toClient, plain, expectSynchronousLookup);
         int close = c.Shutdown(toServer).OutputBytes;
         s.Read(toServer.AsSpan(0, close), plain, toClient);
         s.Shutdown(toClient);
-        SslSession last = default;
-        while (c.TryTakeNewSession(out SslSession next))
-        {
-            last.Dispose();
-            last = next;
-        }
-        if (last.IsNone && c.TryAcquireSession(out SslSession current))
-        {
-            last = current;
-        }
+        SslSession last = EngineHandshake.TakeNewest(c);
         return (c.SessionReused, last);
     }
 

@@ -225,46 +225,10 @@ internal static class EngineHandshake
             c.SetSession(resumeWith);
         }
         byte[] toServer = new byte[64 * 1024], toClient = new byte[64 * 1024], plain = new byte[1024];
-        int nServer = c.Handshake(default, toServer).OutputBytes, nClient = 0;
-        bool clientDone = false, serverDone = false;
-        for (int flight = 0; flight < 16 && !(clientDone && serverDone && nServer == 0 && nClient == 0); flight++)
-        {
-            if (!serverDone || nServer > 0)
-            {
-                SslIoResult r = serverDone ? s.Read(toServer.AsSpan(0, nServer), plain, toClient) : s.Handshake(toServer.AsSpan(0, nServer), toClient);
-                while (r.Status == SslStatus.NeedsSessionLookup)
-                {
-                    await s.LookUpSessionAsync(CancellationToken.None);
-                    r = s.Handshake(default, toClient);
-                }
-                Assert.NotEqual(SslStatus.Failed, r.Status);
-                nClient = r.OutputBytes;
-                serverDone |= r.IsCompleted;
-                nServer = 0;
-            }
-            if (!clientDone || nClient > 0)
-            {
-                SslIoResult r = clientDone ? c.Read(toClient.AsSpan(0, nClient), plain, toServer) : c.Handshake(toClient.AsSpan(0, nClient), toServer);
-                Assert.NotEqual(SslStatus.Failed, r.Status);
-                nServer = r.OutputBytes;
-                clientDone |= r.IsCompleted;
-                nClient = 0;
-            }
-        }
-        Assert.True(clientDone && serverDone);
-        c.Read(default, plain, toServer); // TLS 1.3 tickets that came with the server's last flight
+        await DriveAsync(c, s, toServer, toClient, plain);
         // The client keeps its session as another process would (s_client -sess_out writes it on receipt): exported
         // before the ending, so only the server's side of S8 is under test here.
-        SslSession last = default;
-        while (c.TryTakeNewSession(out SslSession next))
-        {
-            last.Dispose();
-            last = next;
-        }
-        if (last.IsNone && c.TryAcquireSession(out SslSession current))
-        {
-            last = current;
-        }
+        SslSession last = TakeNewest(c);
         byte[] der;
         using (last)
         {
@@ -292,5 +256,59 @@ internal static class EngineHandshake
                 break; // Unclean: both sides are freed without close_notify (a peer that hung up).
         }
         return (c.SessionReused, der.Length == 0 ? default : SslSession.FromDer(der, clientContext));
+    }
+    /// <summary>
+    /// Runs the handshake flights between <paramref name="c"/> and <paramref name="s"/> over the given buffers, answering each
+    /// <see cref="SslStatus.NeedsSessionLookup"/> as FastSslStream does, then reads the TLS 1.3 tickets of the last flight.
+    /// </summary>
+    public static async Task DriveAsync(SslConnection c, SslConnection s, byte[] toServer, byte[] toClient, byte[] plain, bool expectSynchronousLookup = false)
+    {
+        int nServer = c.Handshake(default, toServer).OutputBytes, nClient = 0;
+        bool clientDone = false, serverDone = false;
+        for (int flight = 0; flight < 16 && !(clientDone && serverDone && nServer == 0 && nClient == 0); flight++)
+        {
+            if (!serverDone || nServer > 0)
+            {
+                SslIoResult r = serverDone ? s.Read(toServer.AsSpan(0, nServer), plain, toClient) : s.Handshake(toServer.AsSpan(0, nServer), toClient);
+                while (r.Status == SslStatus.NeedsSessionLookup)
+                {
+                    Assert.Equal(0, r.OutputBytes);
+                    ValueTask lookup = s.LookUpSessionAsync(CancellationToken.None);
+                    Assert.True(!expectSynchronousLookup || lookup.IsCompletedSuccessfully, "the lookup of a store that answered at once did not complete at once");
+                    await lookup;
+                    r = s.Handshake(default, toClient);
+                }
+                Assert.NotEqual(SslStatus.Failed, r.Status);
+                nClient = r.OutputBytes;
+                serverDone |= r.IsCompleted;
+                nServer = 0;
+            }
+            if (!clientDone || nClient > 0)
+            {
+                SslIoResult r = clientDone ? c.Read(toClient.AsSpan(0, nClient), plain, toServer) : c.Handshake(toClient.AsSpan(0, nClient), toServer);
+                Assert.NotEqual(SslStatus.Failed, r.Status);
+                nServer = r.OutputBytes;
+                clientDone |= r.IsCompleted;
+                nClient = 0;
+            }
+        }
+        Assert.True(clientDone && serverDone);
+        c.Read(default, plain, toServer); // TLS 1.3 tickets that came with the server's last flight
+    }
+
+    /// <summary>The client's newest session: the last ticket it received, else its current session (TLS 1.2 resumed).</summary>
+    public static SslSession TakeNewest(SslConnection c)
+    {
+        SslSession last = default;
+        while (c.TryTakeNewSession(out SslSession next))
+        {
+            last.Dispose();
+            last = next;
+        }
+        if (last.IsNone && c.TryAcquireSession(out SslSession current))
+        {
+            last = current;
+        }
+        return last;
     }
 }
