@@ -24,9 +24,6 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
 {
     private const int Servers = 3;
 
-    /// <summary>Offered sessions per configuration (FASTSESSION_FLEET_SESSIONS lengthens the run).</summary>
-    private static int Offers => int.TryParse(Environment.GetEnvironmentVariable("FASTSESSION_FLEET_SESSIONS"), out int n) && n > 0 ? n : 12;
-
     [Theory]
     [InlineData(TlsVersion.Tls12)]
     [InlineData(TlsVersion.Tls13)]
@@ -37,20 +34,20 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
         // The same server pairs for both configurations: session out on `from`, in on `to`, chosen at random (seeded)
         // as a load balancer would; about 1/3 of the pairs land on the same server.
         var random = new Random(16);
-        (int From, int To)[] pairs = Enumerable.Range(0, Offers).Select(_ => (random.Next(Servers), random.Next(Servers))).ToArray();
+        (int From, int To)[] pairs = Enumerable.Range(0, FleetRuns.Offers).Select(_ => (random.Next(Servers), random.Next(Servers))).ToArray();
         int sameServer = pairs.Count(p => p.From == p.To);
 
         int shared;
         using (Fleet fleet = await Fleet.StartAsync(pki, Servers, "--ticket-keys", redis.Location("f")))
         {
-            shared = await RunPairsAsync(fleet, pki, version, pairs);
+            shared = await FleetRuns.RunPairsAsync(fleet, pki, version, pairs);
         }
         int perProcess;
         using (Fleet fleet = await Fleet.StartAsync(pki, Servers))
         {
-            perProcess = await RunPairsAsync(fleet, pki, version, pairs);
+            perProcess = await FleetRuns.RunPairsAsync(fleet, pki, version, pairs);
         }
-        Report($"openssl s_client, {Name(version)}: shared keys {shared}/{pairs.Length} resumed ({Percent(shared, pairs.Length)}); per-process keys {perProcess}/{pairs.Length} ({Percent(perProcess, pairs.Length)}; same-server pairs {sameServer})");
+        Report($"openssl s_client, {FleetRuns.Name(version)}: shared keys {shared}/{pairs.Length} resumed ({FleetRuns.Percent(shared, pairs.Length)}); per-process keys {perProcess}/{pairs.Length} ({FleetRuns.Percent(perProcess, pairs.Length)}; same-server pairs {sameServer})");
         Assert.True(shared >= Math.Ceiling(0.99 * pairs.Length), $"shared keys: {shared}/{pairs.Length}");
         Assert.Equal(sameServer, perProcess); // a ticket only ever comes back on the server that issued it
     }
@@ -80,7 +77,7 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
             offered += wasOffered ? 1 : 0;
             reused += wasReused ? 1 : 0;
         }
-        Report($"fastsession connect --session-store, {Name(version)}, round robin over {Servers} servers: {reused}/{offered} offered sessions resumed ({runs} connections)");
+        Report($"fastsession connect --session-store, {FleetRuns.Name(version)}, round robin over {Servers} servers: {reused}/{offered} offered sessions resumed ({runs} connections)");
         Assert.Equal(runs - 1, offered); // every connection after the first found a session in Redis
         Assert.Equal(offered, reused);
     }
@@ -96,14 +93,14 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
         await using ConnectionMultiplexer m = await ConnectionMultiplexer.ConnectAsync(RedisLocation.Parse(redis.Location("l")).ToConfiguration());
         var store = new RedisSslSessionStore(m, "l", new RedisSessionStoreOptions { Timeout = TimeSpan.FromSeconds(1) });
         using var client = new FleetClient(version, store, pki.CertificatePem);
-        int connections = Offers * 2, offered = 0, reused = 0;
+        int connections = FleetRuns.Offers * 2, offered = 0, reused = 0;
         for (int i = 0; i < connections; i++)
         {
             (bool o, bool r) = await client.ConnectAsync(fleet.Ports[i % Servers]);
             offered += o ? 1 : 0;
             reused += r ? 1 : 0;
         }
-        Report($"FastSslStream + RedisSslSessionStore, {Name(version)}, round robin over {Servers} servers: {reused}/{offered} offered resumed ({Percent(reused, offered)}), {connections} connections; store {store.Counters}; Redis take {FleetClient.Percentiles(client.TakeTimes)}; handshake resumed {FleetClient.Percentiles(client.ResumedHandshakeTimes)}, full {FleetClient.Percentiles(client.FullHandshakeTimes)}");
+        Report($"FastSslStream + RedisSslSessionStore, {FleetRuns.Name(version)}, round robin over {Servers} servers: {reused}/{offered} offered resumed ({FleetRuns.Percent(reused, offered)}), {connections} connections; store {store.Counters}; Redis take {FleetClient.Percentiles(client.TakeTimes)}; handshake resumed {FleetClient.Percentiles(client.ResumedHandshakeTimes)}, full {FleetClient.Percentiles(client.FullHandshakeTimes)}");
         Assert.True(offered >= connections - 1 - store.Counters.Errors, store.Counters.ToString());
         Assert.True(reused >= Math.Ceiling(0.99 * offered), $"{reused}/{offered}");
     }
@@ -127,7 +124,7 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
         Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[0], version, "-sess_out", file));
         await fleet.RestartAsync(0);
         Assert.True(await OpenSslClient.ConnectAsync(fleet.Ports[0], version, "-sess_in", file), fleet.Output(0));
-        Report($"restart with {source} keys, {Name(version)}: a session issued before the restart resumed after it");
+        Report($"restart with {source} keys, {FleetRuns.Name(version)}: a session issued before the restart resumed after it");
     }
 
     [Fact]
@@ -190,29 +187,5 @@ public sealed class FleetTests(ITestOutputHelper output) : LiveObjectTest
         Assert.True(back.Elapsed < TimeSpan.FromSeconds(10), back.Elapsed.ToString());
     }
 
-    private static async Task<int> RunPairsAsync(Fleet fleet, TestPki pki, TlsVersion version, (int From, int To)[] pairs)
-    {
-        int resumed = 0;
-        for (int i = 0; i < pairs.Length; i++)
-        {
-            string file = pki.PathOf($"pair-{i}.pem");
-            Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[pairs[i].From], version, "-sess_out", file));
-            resumed += await OpenSslClient.ConnectAsync(fleet.Ports[pairs[i].To], version, "-sess_in", file) ? 1 : 0;
-        }
-        return resumed;
-    }
-
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        string? file = Environment.GetEnvironmentVariable("FASTSESSION_FLEET_REPORT");
-        if (!string.IsNullOrEmpty(file))
-        {
-            File.AppendAllText(file, line + Environment.NewLine);
-        }
-    }
-
-    private static string Name(TlsVersion version) => version == TlsVersion.Tls12 ? "TLS 1.2" : "TLS 1.3";
-
-    private static string Percent(int part, int whole) => whole == 0 ? "n/a" : (100.0 * part / whole).ToString("0.#", CultureInfo.InvariantCulture) + "%";
+    private void Report(string line) => FleetRuns.Report(output, line);
 }

@@ -27,8 +27,6 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
 {
     private const int Servers = 3;
 
-    private static int Offers => int.TryParse(Environment.GetEnvironmentVariable("FASTSESSION_FLEET_SESSIONS"), out int n) && n > 0 ? n : 12;
-
     [Theory]
     [InlineData(TlsVersion.Tls12)]
     [InlineData(TlsVersion.Tls13)]
@@ -37,20 +35,20 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         using var pki = new TestPki();
         await using RedisServer redis = await RedisServer.StartNewAsync();
         var random = new Random(17);
-        (int From, int To)[] pairs = Enumerable.Range(0, Offers).Select(_ => (random.Next(Servers), random.Next(Servers))).ToArray();
+        (int From, int To)[] pairs = Enumerable.Range(0, FleetRuns.Offers).Select(_ => (random.Next(Servers), random.Next(Servers))).ToArray();
         int sameServer = pairs.Count(p => p.From == p.To);
 
         int shared;
         using (Fleet fleet = await Fleet.StartAsync(pki, Servers, "--no-tickets", "--session-store", redis.Location("s"), "--session-store-timeout", "1000"))
         {
-            shared = await RunPairsAsync(fleet, pki, version, pairs);
+            shared = await FleetRuns.RunPairsAsync(fleet, pki, version, pairs);
         }
         int perProcess;
         using (Fleet fleet = await Fleet.StartAsync(pki, Servers, "--no-tickets"))
         {
-            perProcess = await RunPairsAsync(fleet, pki, version, pairs);
+            perProcess = await FleetRuns.RunPairsAsync(fleet, pki, version, pairs);
         }
-        Report($"openssl s_client, {Name(version)} {(version == TlsVersion.Tls12 ? "session ids" : "stateful tickets")}, --no-tickets: shared Redis server store {shared}/{pairs.Length} resumed ({Percent(shared, pairs.Length)}); per-process cache {perProcess}/{pairs.Length} (same-server pairs {sameServer})");
+        Report($"openssl s_client, {FleetRuns.Name(version)} {(version == TlsVersion.Tls12 ? "session ids" : "stateful tickets")}, --no-tickets: shared Redis server store {shared}/{pairs.Length} resumed ({FleetRuns.Percent(shared, pairs.Length)}); per-process cache {perProcess}/{pairs.Length} (same-server pairs {sameServer})");
         Assert.True(shared >= Math.Ceiling(0.99 * pairs.Length), $"shared store: {shared}/{pairs.Length}");
         Assert.Equal(sameServer, perProcess);
     }
@@ -127,7 +125,7 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         }
         back.Stop();
         Report(string.Create(CultureInfo.InvariantCulture,
-            $"server store, Redis stopped mid-run ({Name(version)}, 3 servers round robin): up {upReused}/6 resumed; down {downConnections} connections, {downReused} resumed, {failed} failed, {down.Elapsed.TotalMilliseconds / downConnections:0} ms per connection; resumption back {back.Elapsed.TotalSeconds:0.0} s after restart ({untilBack} connections)"));
+            $"server store, Redis stopped mid-run ({FleetRuns.Name(version)}, 3 servers round robin): up {upReused}/6 resumed; down {downConnections} connections, {downReused} resumed, {failed} failed, {down.Elapsed.TotalMilliseconds / downConnections:0} ms per connection; resumption back {back.Elapsed.TotalSeconds:0.0} s after restart ({untilBack} connections)"));
         Assert.Equal(0, failed);
         Assert.Equal(6, upReused); // every connection after the warm-up round resumed on another server
         Assert.Equal(0, downReused);
@@ -141,7 +139,7 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
     {
         using var pki = new TestPki();
         await using RedisServer redis = await RedisServer.StartNewAsync();
-        int samples = Math.Max(40, Offers * 4);
+        int samples = Math.Max(40, FleetRuns.Offers * 4);
 
         // Baseline: two processes with their internal caches (no store), each client resuming on the server that issued its
         // session. The store: two processes, every resumption on the other one, its session fetched from Redis. Both fleets
@@ -192,7 +190,7 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         double extra = Median(stored) - Median(local);
         double extra99 = Percentile(stored, 0.99) - Percentile(local, 0.99);
         Report(string.Create(CultureInfo.InvariantCulture,
-            $"server store lookup, {Name(version)}: resumed handshake, internal cache {FleetClient.Percentiles(local)}; Redis store on another server {FleetClient.Percentiles(stored)}; Redis GET round trip {FleetClient.Percentiles(rtt)}; PING {FleetClient.Percentiles(ping)}; added p50 {extra:0.00} ms = {extra / Median(rtt):0.0} GET round trips, p99 {extra99:0.00} ms; lookup commands on the handshake path {lookupCalls} for {stored.Count} resumed handshakes"));
+            $"server store lookup, {FleetRuns.Name(version)}: resumed handshake, internal cache {FleetClient.Percentiles(local)}; Redis store on another server {FleetClient.Percentiles(stored)}; Redis GET round trip {FleetClient.Percentiles(rtt)}; PING {FleetClient.Percentiles(ping)}; added p50 {extra:0.00} ms = {extra / Median(rtt):0.0} GET round trips, p99 {extra99:0.00} ms; lookup commands on the handshake path {lookupCalls} for {stored.Count} resumed handshakes"));
         // Sound, load-independent: each resumed handshake made exactly one Redis call on its path (GET for a TLS 1.2 id,
         // GETDEL for a TLS 1.3 ticket, counted by Redis itself in INFO commandstats; the probe's GETs are subtracted).
         Assert.Equal(samples, stored.Count);
@@ -246,31 +244,7 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         return sorted[sorted.Length / 2];
     }
 
-    private static async Task<int> RunPairsAsync(Fleet fleet, TestPki pki, TlsVersion version, (int From, int To)[] pairs)
-    {
-        int resumed = 0;
-        for (int i = 0; i < pairs.Length; i++)
-        {
-            string file = pki.PathOf($"pair-{i}.pem");
-            Assert.False(await OpenSslClient.ConnectAsync(fleet.Ports[pairs[i].From], version, "-sess_out", file));
-            resumed += await OpenSslClient.ConnectAsync(fleet.Ports[pairs[i].To], version, "-sess_in", file) ? 1 : 0;
-        }
-        return resumed;
-    }
-
-    private void Report(string line)
-    {
-        output.WriteLine(line);
-        string? file = Environment.GetEnvironmentVariable("FASTSESSION_FLEET_REPORT");
-        if (!string.IsNullOrEmpty(file))
-        {
-            File.AppendAllText(file, line + Environment.NewLine);
-        }
-    }
-
-    private static string Name(TlsVersion version) => version == TlsVersion.Tls12 ? "TLS 1.2" : "TLS 1.3";
-
-    private static string Percent(int part, int whole) => whole == 0 ? "n/a" : (100.0 * part / whole).ToString("0.#", CultureInfo.InvariantCulture) + "%";
+    private void Report(string line) => FleetRuns.Report(output, line);
 
     /// <summary>A library client that offers the last session it received (kept in memory: the server side is under test).</summary>
     private sealed class StoreClient : IDisposable
