@@ -69,6 +69,17 @@ public sealed class CliProcessExitTests : LiveObjectTest
         AssertOneLine(error, "--session-store");
     }
 
+    [Theory]
+    [InlineData("--max-early-data", "100")]
+    [InlineData("--early-data-replay", "redis://127.0.0.1:6379/x")]
+    public async Task Serve_EarlyDataOptionsWithoutEarlyData_AreUsageErrors(string option, string value)
+    {
+        (int code, string output, string error) = await RunAsync("serve", "--accept", "127.0.0.1:0", "--count", "1", option, value);
+        Assert.True(code == 2, $"exit {code}; stdout: {output}; stderr: {error}");
+        AssertOneLine(error, $"{option} needs --early-data");
+        Assert.Equal("", output);
+    }
+
     [Fact]
     public async Task Connect_WithTheSessionStoreDown_Warns_AndStillConnects()
     {
