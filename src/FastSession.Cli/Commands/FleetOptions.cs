@@ -38,7 +38,19 @@ internal static class FleetOptions
         command.Options.Add(rotation);
         command.Options.Add(store);
         command.Options.Add(storeTimeout);
-        return parse => new FleetServeSettings(parse.GetValue(keys), parse.GetValue(rotation), parse.GetValue(store), parse.GetValue(storeTimeout));
+        return parse =>
+        {
+            // Options that only mean something with another one are refused alone rather than silently ignored.
+            if (parse.GetResult(rotation) is { Implicit: false } && parse.GetValue(keys)?.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) != true)
+            {
+                throw CliException.Usage("--ticket-key-rotation needs --ticket-keys redis://... (key files do not rotate).");
+            }
+            if (parse.GetResult(storeTimeout) is { Implicit: false } && string.IsNullOrEmpty(parse.GetValue(store)))
+            {
+                throw CliException.Usage("--session-store-timeout needs --session-store.");
+            }
+            return new FleetServeSettings(parse.GetValue(keys), parse.GetValue(rotation), parse.GetValue(store), parse.GetValue(storeTimeout));
+        };
     }
 
     public static Func<ParseResult, FleetConnectSettings> AddToConnect(Command command)

@@ -80,6 +80,17 @@ public sealed class CliProcessExitTests : LiveObjectTest
         Assert.Equal("", output);
     }
 
+    [Theory]
+    [InlineData("--ticket-key-rotation", "60", "--ticket-keys redis://")]
+    [InlineData("--session-store-timeout", "50", "--session-store")]
+    public async Task Serve_FleetOptionsWithoutTheirStore_AreUsageErrors(string option, string value, string expected)
+    {
+        (int code, string output, string error) = await RunAsync("serve", "--accept", "127.0.0.1:0", "--count", "1", option, value);
+        Assert.True(code == 2, $"exit {code}; stdout: {output}; stderr: {error}");
+        AssertOneLine(error, $"{option} needs {expected}");
+        Assert.Equal("", output);
+    }
+
     [Fact]
     public async Task Connect_WithTheSessionStoreDown_Warns_AndStillConnects()
     {
