@@ -92,5 +92,6 @@ public static class FastSessionTool
         return code;
     }
 
-    internal static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+    // Line breaks, and the tabs System.CommandLine puts between allowed values ("Must be one of: \t'1.2' \t'1.3'"), become single spaces.
+    internal static string OneLine(string message) => string.Join(' ', message.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 }

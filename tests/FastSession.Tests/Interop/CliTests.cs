@@ -167,6 +167,7 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("fastsession: ", lines[0], StringComparison.Ordinal);
         Assert.True(lines.Length == 1 || (lines.Length == 2 && lines[1].StartsWith("Run 'fastsession --help'", StringComparison.Ordinal)), error);
         Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\t', lines[0]);
         return lines[0];
     }
 }
