@@ -26,10 +26,29 @@ public sealed partial class SslContext
     /// <summary>The server session store installed by <see cref="UseServerSessionStore"/>, or null.</summary>
     public ISslServerSessionStore? ServerSessionStore => Volatile.Read(ref _serverStore);
 
+    private TimeSpan _serverSessionLookupTimeout = TimeSpan.FromMilliseconds(100);
+
     /// <summary>
-    /// How long a handshake waits for <see cref="ServerSessionStore"/> before it goes on as a full handshake (default 100 ms).
+    /// How long a handshake waits for <see cref="ServerSessionStore"/> before it goes on as a full handshake (default 100 ms),
+    /// from zero to <see cref="MaxServerSessionLookupTimeout"/>. It also bounds the removals of an unclean end (S8).
     /// </summary>
-    public TimeSpan ServerSessionLookupTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative (<see cref="Timeout.InfiniteTimeSpan"/> included: a store that
+    /// never answers would hold the handshake forever) or longer than <see cref="MaxServerSessionLookupTimeout"/>.</exception>
+    public TimeSpan ServerSessionLookupTimeout
+    {
+        get => _serverSessionLookupTimeout;
+        set
+        {
+            // Task.WaitAsync takes neither a negative nor a huge timeout, and the S8 removal waits 2 * value + 1 s: a value outside
+            // the range made every lookup an error, and TimeSpan.MaxValue made every removal overflow, unseen.
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero, nameof(ServerSessionLookupTimeout));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxServerSessionLookupTimeout, nameof(ServerSessionLookupTimeout));
+            _serverSessionLookupTimeout = value;
+        }
+    }
+
+    /// <summary>The longest <see cref="ServerSessionLookupTimeout"/> (one minute, also the longest <see cref="SslServerOptions.EarlyDataReplayGuardTimeout"/>).</summary>
+    public static TimeSpan MaxServerSessionLookupTimeout { get; } = TimeSpan.FromMinutes(1);
 
     /// <summary>What the server session store did for this context's handshakes (misses include timeouts and garbage).</summary>
     public SslServerSessionCacheCounters ServerSessionCacheCounters { get; } = new();
