@@ -145,6 +145,9 @@ public sealed partial class SslConnection
         {
             throw new InvalidOperationException("ReadEarlyData is for servers; a client sends early data with WriteEarlyData.");
         }
+        // Documented, and needed: SSL_read_early_data would run on a context without early data and leave the connection in a state
+        // SSL_clear does not reset (Reset would then refuse it).
+        RequireEarlyDataEnabled();
         if (plaintext.IsEmpty)
         {
             throw new ArgumentException("Early data needs room to be read into.", nameof(plaintext));
