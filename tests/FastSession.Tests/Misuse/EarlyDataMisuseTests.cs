@@ -155,6 +155,42 @@ public sealed class EarlyDataMisuseTests(ITestOutputHelper output) : StreamTest
     }
 
     [Theory]
+    [InlineData(StoreBehavior.Honest)]
+    [InlineData(StoreBehavior.Random)]
+    public void StoreServerWithEarlyData_ReadsEarlyDataThroughTheStoreLookup(StoreBehavior behavior)
+    {
+        // A store and early data without a policy may be combined: OpenSSL's single-use (stateful) tickets then live in the store, and
+        // ReadEarlyData pauses for the store's lookup (NeedsSessionLookup without a pending decision). A lying store costs the early data.
+        var store = new HostileServerStore(StoreBehavior.Honest);
+        using SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = TlsVersion.Tls13, EnableTickets = false, DangerousEnableReplayableEarlyData = true });
+        server.ServerSessionLookupTimeout = TimeSpan.FromMilliseconds(20);
+        server.UseServerSessionStore(store);
+        using SslContext client = EarlyClient();
+        int accepted = 0;
+        for (int i = 0; i < 8; i++)
+        {
+            store.Behavior = StoreBehavior.Honest;
+            using SslSession ticket = Ticket(client, server);
+            store.Behavior = behavior;
+            var drive = new EngineDrive();
+            using SslConnection c = client.CreateConnection("localhost");
+            using SslConnection s = server.CreateConnection();
+            (int read, SslEarlyDataStatus status) = drive.ZeroRtt(c, s, ticket, Request);
+            Assert.True(read >= 0, $"{behavior}: the 0-RTT handshake failed ({server.ServerSessionCacheCounters})");
+            Assert.True(c.IsHandshakeComplete && s.IsHandshakeComplete);
+            accepted += status == SslEarlyDataStatus.Accepted ? 1 : 0;
+            output.WriteLine($"round {i}: read {read}, {status} ({s.EarlyDataReason}), resumed {s.SessionReused}");
+            Assert.Equal(status == SslEarlyDataStatus.Accepted ? Request.Length : 0, read);
+        }
+        output.WriteLine($"{behavior}: {accepted} of 8 accepted; {server.ServerSessionCacheCounters}");
+        if (behavior == StoreBehavior.Honest)
+        {
+            Assert.Equal(8, server.ServerSessionCacheCounters.Hits);
+            Assert.Equal(8, accepted); // resumed from the store's session, and the early data read before the client's Finished
+        }
+    }
+
+    [Theory]
     [InlineData(-1.0)] // Timeout.InfiniteTimeSpan: a guard that never answers would hold the handshake (and its connection) forever
     [InlineData(-5_000.0)]
     [InlineData(double.MaxValue)]
