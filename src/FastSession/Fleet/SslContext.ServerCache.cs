@@ -86,6 +86,8 @@ public sealed partial class SslContext
     /// network); OpenSSL's own <c>SSL_CTX_remove_session</c> reaches only its internal cache.
     /// Callers driving <see cref="SslConnection.Handshake"/> themselves answer <see cref="SslStatus.NeedsSessionLookup"/> with
     /// <see cref="SslConnection.TryGetSessionLookup"/> and <see cref="SslConnection.ProvideSession"/>; <see cref="SslMemoryPipe"/> does not.
+    /// On a context with early data (<see cref="SslContextOptions.DangerousEnableReplayableEarlyData"/>), <see cref="SslServerCacheMode.NoInternalStore"/>
+    /// is left out of <paramref name="mode"/>: OpenSSL's anti-replay resumes a ticket only after removing it from its internal cache.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="store"/> is null.</exception>
     /// <exception cref="InvalidOperationException">A client context, a store is already installed, or the context decides early data
@@ -107,6 +109,14 @@ public sealed partial class SslContext
         if (Interlocked.CompareExchange(ref _serverStore, store, null) is not null)
         {
             throw new InvalidOperationException($"{this} already has a server session store.");
+        }
+        if (EarlyDataEnabled && MaxEarlyData > 0)
+        {
+            // OpenSSL's anti-replay (tls_parse_ctos_psk) accepts a stateful ticket only if SSL_CTX_remove_session finds it in the
+            // internal cache: with NO_INTERNAL_STORE a session from the store never is, and every resumption silently became a full
+            // handshake (counted as a hit). Without it, lookup_sess_in_cache puts the store's session there and OpenSSL takes it out
+            // again at once; the store's take (GetAsync with take) keeps the ticket single use across the fleet.
+            mode &= ~SslServerCacheMode.NoInternalStore;
         }
         AddLease();
         try
