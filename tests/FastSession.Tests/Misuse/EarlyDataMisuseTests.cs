@@ -154,6 +154,68 @@ public sealed class EarlyDataMisuseTests(ITestOutputHelper output) : StreamTest
         Assert.Throws<ObjectDisposedException>(() => ss.DecideEarlyData(true));
     }
 
+    public static TheoryData<string> PolicyAbuses => ["DecideEarlyData", "Dispose", "Reset", "Handshake", "ReadEarlyData", "WriteHalfRtt", "ProvideSession", "Getters"];
+
+    private static bool AbusivePolicy(SslConnection c, string abuse)
+    {
+        byte[] buffer = new byte[4096];
+        switch (abuse)
+        {
+            case "DecideEarlyData": c.DecideEarlyData(false, SslEarlyDataReason.Replayed); return true;
+            case "Dispose": c.Dispose(); return true;
+            case "Reset": c.Reset(); return true;
+            case "Handshake": c.Handshake(default, buffer); return true;
+            case "ReadEarlyData": c.ReadEarlyData(default, buffer, buffer); return true;
+            case "WriteHalfRtt": c.WriteHalfRtt(buffer, buffer); return true;
+            case "ProvideSession": c.ProvideSession(buffer); return true;
+            default: _ = c.EarlyDataStatus; _ = c.IsEarlyDataDecisionPending; _ = c.IsInHalfRtt; _ = c.MaxEarlyDataToSend; return true;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(PolicyAbuses))]
+    public async Task APolicyThatDrivesItsOwnConnection_EndsDocumented_EngineAndStream(string abuse)
+    {
+        // The policy is user code handed the connection mid-handshake: whatever it calls on it, the engine call and the stream's
+        // handshake work or end in a documented exception, and everything is freed.
+        using SslContext server = EarlyServer(policy: c => AbusivePolicy(c, abuse));
+        using SslContext client = EarlyClient();
+
+        using (SslSession ticket = Ticket(client, server))
+        {
+            var drive = new EngineDrive();
+            using SslConnection c = client.CreateConnection("localhost");
+            using SslConnection s = server.CreateConnection();
+            Exception? e = Record.Exception(() => drive.ZeroRtt(c, s, ticket, Request));
+            output.WriteLine($"engine, policy calls {abuse}: {e?.GetType().Name ?? "works"}: {e?.Message} (status {(s.IsDisposed ? "disposed" : s.EarlyDataStatus.ToString())})");
+            Assert.True(e is null or InvalidOperationException or SslHandshakeException or SslProtocolException, e?.ToString());
+        }
+
+        using (SslSession ticket = Ticket(client, server))
+        {
+            (Socket cs, Socket ss) = await Tcp.ConnectAsync(Token);
+            await using var c = new FastSslStream(new NetworkStream(cs, ownsSocket: true));
+            await using var s = new FastSslStream(new NetworkStream(ss, ownsSocket: true));
+            Task serverSide = s.AuthenticateAsServerAsync(server, Token);
+            Task clientSide = c.AuthenticateAsClientAsync(client, "localhost", ticket, Request, Token);
+            Exception? e = await Record.ExceptionAsync(() => serverSide.WaitAsync(TimeSpan.FromSeconds(10)));
+            output.WriteLine($"stream, policy calls {abuse}: {e?.GetType().Name ?? "works"}: {e?.Message}");
+            Assert.True(e is null or ObjectDisposedException or SslHandshakeException or IOException or OperationCanceledException, e?.ToString());
+            if (e is null)
+            {
+                byte[] got = new byte[Request.Length];
+                int read = 0;
+                while (read < got.Length)
+                {
+                    read += await s.ReadAsync(got.AsMemory(read), Token);
+                }
+                Assert.Equal(Request, got);
+            }
+            await s.DisposeAsync();
+            await Record.ExceptionAsync(() => clientSide.WaitAsync(TimeSpan.FromSeconds(10)));
+        }
+    }
+
     [Theory]
     [InlineData(StoreBehavior.Honest)]
     [InlineData(StoreBehavior.Random)]
