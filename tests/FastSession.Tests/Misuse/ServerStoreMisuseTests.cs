@@ -234,6 +234,55 @@ public sealed class ServerStoreMisuseTests(ITestOutputHelper output) : StreamTes
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), watch.Elapsed.ToString());
     }
 
+    /// <summary>A store that cancels the handshake's token (as a caller's timeout would, at that moment) and then throws its own exception.</summary>
+    private sealed class CancellingStore(CancellationTokenSource handshake, bool synchronously) : ISslServerSessionStore
+    {
+        public ValueTask<bool> AddAsync(ReadOnlyMemory<byte> sessionId, byte[] der, TimeSpan lifetime, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(true);
+
+        public ValueTask<byte[]?> GetAsync(ReadOnlyMemory<byte> sessionId, bool take, CancellationToken cancellationToken = default)
+        {
+            handshake.Cancel();
+            return synchronously ? throw new InvalidDataException("the store's own failure") : LaterAsync();
+        }
+
+        private static async ValueTask<byte[]?> LaterAsync()
+        {
+            await Task.Yield();
+            throw new InvalidDataException("the store's own failure");
+        }
+
+        public ValueTask<bool> RemoveAsync(ReadOnlyMemory<byte> sessionId, CancellationToken cancellationToken = default) => ValueTask.FromResult(false);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AStoreFailingWhileTheCallerCancels_SurfacesAsCancellation_NeverAsTheStoresException(bool synchronously)
+    {
+        // AuthenticateAsServerAsync documents OperationCanceledException for a cancelled token; the store's exception (here an
+        // InvalidDataException, an IOException) is the store's business and must never reach the connection's user.
+        var store = new HostileServerStore(StoreBehavior.Honest);
+        using SslContext client = Tls.Client(TlsVersion.Tls12);
+        using SslContext issuer = Server(TlsVersion.Tls12, store);
+        (_, _, SslSession session) = Connect(client, issuer, default);
+        using (session)
+        {
+            using var handshake = new CancellationTokenSource();
+            using SslContext server = SslContext.CreateServer(new SslServerOptions { MinVersion = TlsVersion.Tls12, MaxVersion = TlsVersion.Tls12, EnableTickets = false });
+            server.UseServerSessionStore(new CancellingStore(handshake, synchronously));
+            (System.Net.Sockets.Socket cs, System.Net.Sockets.Socket ss) = await Tcp.ConnectAsync(Token);
+            await using var c = new FastSslStream(new System.Net.Sockets.NetworkStream(cs, ownsSocket: true));
+            await using var s = new FastSslStream(new System.Net.Sockets.NetworkStream(ss, ownsSocket: true));
+            Task clientSide = c.AuthenticateAsClientAsync(client, "localhost", session, Token);
+            Exception? e = await Record.ExceptionAsync(() => s.AuthenticateAsServerAsync(server, handshake.Token).WaitAsync(Timeout));
+            output.WriteLine($"synchronously {synchronously}: {e?.GetType().Name}: {e?.Message}");
+            Assert.True(e is OperationCanceledException, e?.ToString() ?? "the handshake completed although its token was cancelled");
+            await s.DisposeAsync();
+            await Record.ExceptionAsync(() => clientSide.WaitAsync(Timeout));
+        }
+    }
+
     [Fact]
     public async Task Streams_WithAStoreThatLiesAtRandom_AllAuthenticate_AndDisposeMidLookupEndsTheHandshake()
     {
