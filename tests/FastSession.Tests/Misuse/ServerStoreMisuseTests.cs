@@ -283,6 +283,34 @@ public sealed class ServerStoreMisuseTests(ITestOutputHelper output) : StreamTes
         }
     }
 
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public void AServerWhoseSessionsNeverExpire_StoresThem_AndResumes(TlsVersion version)
+    {
+        // SessionTimeout is only checked for being negative: a timeout past DateTimeOffset.MaxValue (year 9999) is accepted, and
+        // the store's lifetime (expiry - now) must saturate instead of throwing inside the engine call that delivers the session.
+        var store = new HostileServerStore(StoreBehavior.Honest);
+        using SslContext client = Tls.Client(version);
+        using SslContext server = SslContext.CreateServer(new SslServerOptions
+        {
+            MinVersion = version,
+            MaxVersion = version,
+            EnableTickets = false,
+            SessionTimeout = TimeSpan.MaxValue,
+        });
+        server.UseServerSessionStore(store);
+        (bool completed, _, SslSession session) = Connect(client, server, default);
+        using (session)
+        {
+            Assert.True(completed);
+            Assert.True(store.Count > 0, $"nothing was stored ({server.ServerSessionCacheCounters})");
+            (bool again, bool reused, SslSession next) = Connect(client, server, session);
+            next.Dispose();
+            Assert.True(again && reused, server.ServerSessionCacheCounters.ToString());
+        }
+    }
+
     [Fact]
     public async Task Streams_WithAStoreThatLiesAtRandom_AllAuthenticate_AndDisposeMidLookupEndsTheHandshake()
     {
