@@ -157,7 +157,9 @@ public sealed partial class SslContext
         }
         byte[] id = session.Id.ToArray();
         SslSessionInfo info = session.Info;
-        TimeSpan lifetime = info.Time + info.Timeout - DateTimeOffset.UtcNow;
+        // ExpiresAt saturates at DateTimeOffset.MaxValue: Time + Timeout overflows for a timeout past the year 9999
+        // (SessionTimeout = TimeSpan.MaxValue is valid), and this runs inside the engine call that delivered the session.
+        TimeSpan lifetime = info.ExpiresAt - DateTimeOffset.UtcNow;
         if (id.Length == 0 || lifetime < TimeSpan.FromSeconds(1))
         {
             return;
