@@ -217,6 +217,40 @@ public sealed class EarlyDataMisuseTests(ITestOutputHelper output) : StreamTest
     }
 
     [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ASecondAuthenticateWithEarlyData_IsRefused_AndDoesNotChangeWhatTheFirstSends(bool accept)
+    {
+        // The second call is refused (InvalidOperationException: already authenticating); the first handshake must still deliver
+        // exactly its own early bytes, whether the server accepts them or they are written again after the handshake.
+        using SslContext server = EarlyServer(policy: _ => accept);
+        using SslContext client = EarlyClient();
+        using SslSession ticket = Ticket(client, server);
+        byte[] first = System.Text.Encoding.ASCII.GetBytes("GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
+        byte[] second = new byte[first.Length * 2];
+        Array.Fill(second, (byte)'X');
+        (Socket cs, Socket ss) = await Tcp.ConnectAsync(Token);
+        await using var c = new FastSslStream(new NetworkStream(cs, ownsSocket: true));
+        await using var s = new FastSslStream(new NetworkStream(ss, ownsSocket: true));
+        Task clientSide = c.AuthenticateAsClientAsync(client, "localhost", ticket, first, Token);
+        Exception? refused = await Record.ExceptionAsync(() => c.AuthenticateAsClientAsync(client, "localhost", ticket, second, Token));
+        Assert.IsType<InvalidOperationException>(refused);
+        await Task.WhenAll(s.AuthenticateAsServerAsync(server, Token), clientSide).WaitAsync(Timeout);
+        byte[] got = new byte[first.Length];
+        int read = 0;
+        while (read < got.Length)
+        {
+            int n = await s.ReadAsync(got.AsMemory(read), Token);
+            Assert.NotEqual(0, n);
+            read += n;
+        }
+        Assert.Equal(accept ? SslEarlyDataStatus.Accepted : SslEarlyDataStatus.Rejected, s.EarlyDataStatus);
+        Assert.Equal(System.Text.Encoding.ASCII.GetString(first), System.Text.Encoding.ASCII.GetString(got));
+        await c.ShutdownAsync(Token);
+        Assert.Equal(0, await s.ReadAsync(new byte[16], Token)); // nothing else arrived: no byte of the refused call
+    }
+
+    [Theory]
     [InlineData(StoreBehavior.Honest)]
     [InlineData(StoreBehavior.Random)]
     public void StoreServerWithEarlyData_ReadsEarlyDataThroughTheStoreLookup(StoreBehavior behavior)
