@@ -57,6 +57,9 @@ public sealed class HostileServerStore(StoreBehavior behavior) : ISslServerSessi
 
     public bool Contains(ReadOnlySpan<byte> id) => _sessions.ContainsKey(Convert.ToHexString(id));
 
+    /// <summary>The honest answer for <paramref name="id"/>, without a call (a racing thread answers a lookup with the right session).</summary>
+    public bool TryPeek(ReadOnlySpan<byte> id, out byte[] der) => _sessions.TryGetValue(Convert.ToHexString(id), out der!);
+
     public ValueTask<bool> AddAsync(ReadOnlyMemory<byte> sessionId, byte[] der, TimeSpan lifetime, CancellationToken cancellationToken = default)
     {
         Interlocked.Increment(ref _adds);

@@ -420,6 +420,22 @@ public sealed class StoreAndEarlyDataRaceTests(ITestOutputHelper output) : LiveO
             }
         }),
         ("SslConnection.ProvideSession", Lifetime, (w, d, r) => _ = w.AnyConnection(r).ProvideSession(Garbage(w, r))),
+        // The right session for the pending key, answered twice (the second must be refused, the first session freed once).
+        ("SslConnection.ProvideSession(right, twice)", Lifetime, (w, d, r) =>
+        {
+            SslConnection c = w.Server;
+            if (c.TryGetSessionLookup(out SslSessionLookup lookup) && w.Store.TryPeek(lookup.Key.Span, out byte[] der))
+            {
+                try
+                {
+                    c.ProvideSession(der);
+                }
+                finally
+                {
+                    c.ProvideSession(der);
+                }
+            }
+        }),
         ("SslConnection.LookUpSessionAsync", Lifetime, (w, d, r) => w.Server.LookUpSessionAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult()),
         ("SslConnection.Handshake(server)", Engine, (w, d, r) =>
         {
