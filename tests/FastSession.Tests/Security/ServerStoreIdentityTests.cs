@@ -14,6 +14,89 @@ namespace FastSession.Tests.Security;
 /// </summary>
 public sealed class ServerStoreIdentityTests(ITestOutputHelper output) : LiveObjectTest
 {
+    private static SslServerOptions Strict(TlsVersion version)
+    {
+        SslServerOptions strict = SecurityPki.Server(SecurityPki.Localhost, version);
+        strict.EnableTickets = false;
+        strict.ClientCertificateMode = SslClientCertificateMode.RequireCertificate;
+        strict.TrustedCertificatesPem = SecurityPki.Ca.CertificatePem;
+        return strict;
+    }
+
+    /// <summary>A full engine handshake and clean close; the client's newest session (and whether the server resumed).</summary>
+    private static (bool Completed, bool Resumed, bool PeerCertificate, SslSession Session) Connect(SslContext client, SslContext server, SslSession resume = default)
+    {
+        var drive = new EngineDrive();
+        using SslConnection c = client.CreateConnection("localhost");
+        using SslConnection s = server.CreateConnection();
+        if (!resume.IsNone)
+        {
+            c.SetSession(resume);
+        }
+        bool completed = drive.Handshake(c, s);
+        bool resumed = completed && s.SessionReused, peer = completed && s.TryBorrowPeerCertificate(out _);
+        if (completed)
+        {
+            int close = c.Shutdown(drive.ToServer).OutputBytes;
+            s.Read(drive.ToServer.AsSpan(0, close), drive.Plain, drive.ToClient);
+            s.Shutdown(drive.ToClient);
+        }
+        SslSession session = default;
+        while (c.TryTakeNewSession(out SslSession next))
+        {
+            session.Dispose();
+            session = next;
+        }
+        if (session.IsNone && completed)
+        {
+            c.TryAcquireSession(out session);
+        }
+        return (completed, resumed, peer, session);
+    }
+
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
+    public void ListenersOfOnePolicy_StillResumeEachOthersSessions_AndACertifiedClientIsAskedAgainByTheStrictOne(TlsVersion version)
+    {
+        // The fleet case stays: two strict contexts configured alike (two processes) resume each other's sessions through the store.
+        var store = new HostileServerStore(StoreBehavior.Honest);
+        using SslContext strictA = SslContext.CreateServer(Strict(version));
+        using SslContext strictB = SslContext.CreateServer(Strict(version));
+        SslServerOptions openOptions = SecurityPki.Server(SecurityPki.Localhost, version);
+        openOptions.EnableTickets = false;
+        using SslContext open = SslContext.CreateServer(openOptions);
+        strictA.UseServerSessionStore(store);
+        strictB.UseServerSessionStore(store);
+        open.UseServerSessionStore(store);
+        SslClientOptions withCertificate = SecurityPki.ClientTrustingCa(version);
+        withCertificate.ClientCertificatePem = SecurityPki.Client.CertificatePem;
+        withCertificate.ClientPrivateKeyPem = SecurityPki.Client.KeyPem;
+        using SslContext client = SslContext.CreateClient(withCertificate);
+
+        (bool completed, _, bool peer, SslSession fromA) = Connect(client, strictA);
+        Assert.True(completed && peer);
+        using (fromA)
+        {
+            (completed, bool resumed, peer, SslSession next) = Connect(client, strictB, fromA);
+            next.Dispose();
+            Assert.True(completed && resumed, "two listeners of one policy no longer resume each other's sessions");
+            Assert.True(peer, "the resumed session lost the client certificate it was made with");
+        }
+
+        // A session the open listener made (no certificate asked) is a miss on the strict one: a full handshake that asks for it.
+        (completed, _, peer, SslSession fromOpen) = Connect(client, open);
+        Assert.True(completed);
+        Assert.False(peer);
+        using (fromOpen)
+        {
+            (completed, bool resumed, peer, SslSession next) = Connect(client, strictA, fromOpen);
+            next.Dispose();
+            output.WriteLine($"{version}: open session on the strict listener: completed {completed}, resumed {resumed}, certificate {peer}");
+            Assert.True(completed && !resumed && peer);
+        }
+    }
+
     [Theory]
     [InlineData(TlsVersion.Tls12)]
     [InlineData(TlsVersion.Tls13)]
