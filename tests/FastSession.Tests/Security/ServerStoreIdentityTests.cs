@@ -57,6 +57,37 @@ public sealed class ServerStoreIdentityTests(ITestOutputHelper output) : LiveObj
     [Theory]
     [InlineData(TlsVersion.Tls12)]
     [InlineData(TlsVersion.Tls13)]
+    public void ATicketOfAListenerWithoutClientCertificates_NeverResumesOnOneThatRequiresThem_SharedTicketKeys(TlsVersion version)
+    {
+        // The same bypass through shared ticket keys (stateless tickets carry the session id context too).
+        using var ring = new TicketKeyRing();
+        using (TicketKey key = TicketKey.Generate())
+        {
+            ring.Install([key]);
+        }
+        SslServerOptions openOptions = SecurityPki.Server(SecurityPki.Localhost, version);
+        SslServerOptions strictOptions = Strict(version);
+        strictOptions.EnableTickets = true;
+        using SslContext open = SslContext.CreateServer(openOptions);
+        using SslContext strict = SslContext.CreateServer(strictOptions);
+        open.UseTicketKeys(ring);
+        strict.UseTicketKeys(ring);
+        using SslContext anonymous = SslContext.CreateClient(SecurityPki.ClientTrustingCa(version));
+        (bool completed, _, _, SslSession ticket) = Connect(anonymous, open);
+        Assert.True(completed);
+        using (ticket)
+        {
+            Assert.True(ticket.Info.HasTicket);
+            (completed, bool resumed, bool peer, SslSession next) = Connect(anonymous, strict, ticket);
+            next.Dispose();
+            output.WriteLine($"{version} ticket: strict server completed {completed}, resumed {resumed}, certificate {peer}");
+            Assert.False(completed && resumed, "the strict listener resumed a ticket of the open one: a client without a certificate got in");
+        }
+    }
+
+    [Theory]
+    [InlineData(TlsVersion.Tls12)]
+    [InlineData(TlsVersion.Tls13)]
     public void ListenersOfOnePolicy_StillResumeEachOthersSessions_AndACertifiedClientIsAskedAgainByTheStrictOne(TlsVersion version)
     {
         // The fleet case stays: two strict contexts configured alike (two processes) resume each other's sessions through the store.
