@@ -3,7 +3,7 @@
 # round trip", p50/p99). Runs the test that measures it side by side in one sitting: 2 `fastsession serve --no-tickets`
 # processes with their internal caches (each client resumes where its session was issued) versus 2 sharing a
 # `--session-store redis://...` (every resumption on the other process, its session fetched with GET / GETDEL), a library
-# client over loopback TCP timing each resumed handshake, interleaved with Redis GET (1.5 KB) and PING round trips from
+# client over loopback TCP timing each resumed handshake, interleaved with Redis GET (of a value the size of a stored session, ~150 B) and PING round trips from
 # another process. Prints one line per TLS version and appends it to $FASTSESSION_FLEET_REPORT.
 #   bench/fleet-lookup.sh [ROUNDS]      # ROUNDS resumed handshakes per series (default 200)
 set -euo pipefail

@@ -9,7 +9,8 @@
 # Then, from another terminal (the script prints these with the real ports):
 #   sleep 1 | openssl s_client -connect 127.0.0.1:4433 -sess_out s.pem   # full handshake on server 1
 #   sleep 1 | openssl s_client -connect 127.0.0.1:4434 -sess_in s.pem    # "Reused" on server 2
-#   fastsession connect 127.0.0.1:4435 --session-store redis://127.0.0.1:PORT/fleet --session-key fleet:443
+#   fastsession connect 127.0.0.1:4435 --cafile CERT --servername localhost --session-store redis://127.0.0.1:PORT/fleet --session-key fleet:443
+#   (CERT: the fleet's self-signed certificate, which the script prints; connect verifies the server by default)
 # --per-process gives every server its own random keys (what a fleet gets without shared keys).
 # --server-cache: the servers keep their sessions in the Redis store instead (serve --no-tickets --session-store):
 # TLS 1.2 session ids and TLS 1.3 stateful tickets, looked up asynchronously; try it with -tls1_2 / -tls1_3.
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --per-process) perprocess=1; shift ;;
     --server-cache) servercache=1; shift ;;
     --) shift; extra=("$@"); break ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
     *) echo "fleet.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -82,6 +83,6 @@ done
 echo "== fleet: $count servers on 127.0.0.1:$port-$((port + count - 1)), ticket keys: $source_desc"
 echo "   try:  sleep 1 | openssl s_client -connect 127.0.0.1:$port -sess_out /tmp/s.pem    # (sleep: TLS 1.3 tickets come after the handshake)"
 echo "         sleep 1 | openssl s_client -connect 127.0.0.1:$((port + 1)) -sess_in /tmp/s.pem | grep -E '^(New|Reused)'"
-[ -n "$store" ] && echo "         dotnet $cli connect 127.0.0.1:$((port + count - 1)) --session-store $store --session-key fleet:443"
+[ -n "$store" ] && echo "         dotnet $cli connect 127.0.0.1:$((port + count - 1)) --cafile $work/cert.pem --servername localhost --session-store $store --session-key fleet:443"
 echo "   Ctrl+C stops the fleet."
 wait

@@ -24,13 +24,14 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         using SslContext first = Server(version, store);
         using SslContext second = Server(version, store);
 
-        (bool reused, SslSession session) = await ConnectAsync(client, first);
+        (bool reused, SslSession session, _) = await ConnectAsync(client, first);
         Assert.False(reused);
         using (session)
         {
             Assert.True(store.Count > 0);
-            (reused, SslSession next) = await ConnectAsync(client, second, session);
+            (reused, SslSession next, SslResumptionOutcome outcome) = await ConnectAsync(client, second, session);
             next.Dispose();
+            Assert.Equal(SslResumptionOutcome.Resumed, outcome);
         }
         Assert.True(reused);
         Assert.Equal(1, second.ServerSessionCacheCounters.Hits);
@@ -49,11 +50,11 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         using SslContext client = Client(version);
         using SslContext first = Server(version, store);
         using SslContext second = Server(version, store);
-        (_, SslSession session) = await ConnectAsync(client, first);
+        (_, SslSession session, _) = await ConnectAsync(client, first);
         bool reused;
         using (session)
         {
-            (reused, SslSession next) = await ConnectAsync(client, second, session, expectSynchronousLookup: true);
+            (reused, SslSession next, _) = await ConnectAsync(client, second, session, expectSynchronousLookup: true);
             next.Dispose();
         }
         Assert.True(reused);
@@ -66,12 +67,20 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         var store = new DictionaryStore();
         using SslContext client = Client(TlsVersion.Tls13);
         using SslContext server = Server(TlsVersion.Tls13, store);
-        (_, SslSession session) = await ConnectAsync(client, server);
+        (_, SslSession session, _) = await ConnectAsync(client, server);
+        // A copy of the client's session to offer the same ticket a second time (OpenSSL's client marks a used TLS 1.3
+        // session non-resumable; a replaying client would not).
+        using SslSession replay = SslSession.FromDer(session.ToDer(), client);
         using (session)
         {
-            (bool once, SslSession a) = await ConnectAsync(client, server, session);
+            (bool once, SslSession a, _) = await ConnectAsync(client, server, session);
             a.Dispose();
             Assert.True(once);
+            // The same ticket again: the store gave it out already, and the server says so.
+            (bool twice, SslSession b, SslResumptionOutcome outcome) = await ConnectAsync(client, server, replay);
+            b.Dispose();
+            Assert.False(twice);
+            Assert.Equal(SslResumptionOutcome.CacheMiss, outcome);
         }
         Assert.True(store.Takes > 0);
     }
@@ -87,8 +96,8 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         var good = new DictionaryStore();
         using SslContext client = Client(TlsVersion.Tls12);
         using SslContext issuer = Server(TlsVersion.Tls12, good);
-        (_, SslSession session) = await ConnectAsync(client, issuer);
-        (_, SslSession other) = await ConnectAsync(client, issuer);
+        (_, SslSession session, _) = await ConnectAsync(client, issuer);
+        (_, SslSession other, _) = await ConnectAsync(client, issuer);
         using (session)
         using (other)
         {
@@ -98,9 +107,11 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
             server.ServerSessionLookupTimeout = TimeSpan.FromMilliseconds(50);
             server.UseServerSessionStore(bad);
             var watch = Stopwatch.StartNew();
-            (bool reused, SslSession next) = await ConnectAsync(client, server, session);
+            (bool reused, SslSession next, SslResumptionOutcome outcome) = await ConnectAsync(client, server, session);
             next.Dispose();
             Assert.False(reused);
+            // The server says why: the store had nothing usable, or it failed (OpenSSL alone reports neither).
+            Assert.Equal(failure is "garbage" or "other session" ? SslResumptionOutcome.CacheMiss : SslResumptionOutcome.StoreUnavailable, outcome);
             Assert.True(watch.Elapsed < TimeSpan.FromSeconds(3), watch.Elapsed.ToString());
             SslServerSessionCacheCounters counts = server.ServerSessionCacheCounters;
             Assert.Equal(1, counts.Lookups);
@@ -164,7 +175,7 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
     }
 
     /// <summary>A handshake driven through the engine API, answering the server's lookups as FastSslStream does; then a clean close.</summary>
-    private static async Task<(bool Reused, SslSession Last)> ConnectAsync(SslContext clientContext, SslContext serverContext, SslSession resumeWith = default, bool expectSynchronousLookup = false)
+    private static async Task<(bool Reused, SslSession Last, SslResumptionOutcome ServerOutcome)> ConnectAsync(SslContext clientContext, SslContext serverContext, SslSession resumeWith = default, bool expectSynchronousLookup = false)
     {
         using SslConnection c = clientContext.CreateConnection("localhost");
         using SslConnection s = serverContext.CreateConnection();
@@ -178,7 +189,7 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         s.Read(toServer.AsSpan(0, close), plain, toClient);
         s.Shutdown(toClient);
         SslSession last = EngineHandshake.TakeNewest(c);
-        return (c.SessionReused, last);
+        return (c.SessionReused, last, s.ResumptionOutcome);
     }
 
     private sealed class DictionaryStore(bool synchronous = false) : ISslServerSessionStore

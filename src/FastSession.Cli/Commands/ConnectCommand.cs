@@ -99,7 +99,7 @@ internal static class ConnectCommand
         using SslContext context = CreateContext(options, settings);
         using var cache = new SslClientSessionCache(capacity: 64, perKey: 16);
         var latest = new LatestCopy();
-        await using FleetClient? shared = await FleetOptions.CreateClientAsync(settings.Fleet, key).ConfigureAwait(false);
+        await using FleetClient? shared = await FleetOptions.CreateClientAsync(settings.Fleet, key, io).ConfigureAwait(false);
         // Every new session goes to the cache (which resumes the next connection) and, as a copy, to --sess-out.
         context.SessionEstablished = (connection, session) =>
         {

@@ -38,7 +38,19 @@ internal static class FleetOptions
         command.Options.Add(rotation);
         command.Options.Add(store);
         command.Options.Add(storeTimeout);
-        return parse => new FleetServeSettings(parse.GetValue(keys), parse.GetValue(rotation), parse.GetValue(store), parse.GetValue(storeTimeout));
+        return parse =>
+        {
+            // Options that only mean something with another one are refused alone rather than silently ignored.
+            if (parse.GetResult(rotation) is { Implicit: false } && parse.GetValue(keys)?.StartsWith("redis://", StringComparison.OrdinalIgnoreCase) != true)
+            {
+                throw CliException.Usage("--ticket-key-rotation needs --ticket-keys redis://... (key files do not rotate).");
+            }
+            if (parse.GetResult(storeTimeout) is { Implicit: false } && string.IsNullOrEmpty(parse.GetValue(store)))
+            {
+                throw CliException.Usage("--session-store-timeout needs --session-store.");
+            }
+            return new FleetServeSettings(parse.GetValue(keys), parse.GetValue(rotation), parse.GetValue(store), parse.GetValue(storeTimeout));
+        };
     }
 
     public static Func<ParseResult, FleetConnectSettings> AddToConnect(Command command)
@@ -85,16 +97,19 @@ internal static class FleetOptions
         context.ServerSessionLookupTimeout = timeout;
         context.UseServerSessionStore(new RedisServerSessionStore(redis, location.Prefix, timeout));
         io.Output.WriteLine($"session store: {location} (server sessions by id, lookups wait at most {timeout.TotalMilliseconds:0} ms{(redis.IsConnected ? "" : "; not reachable yet: full handshakes until it answers")})");
-        return new StoreResources(redis, context, io);
+        return new StoreResources(redis);
     }
 
-    private sealed class StoreResources(ConnectionMultiplexer redis, SslContext context, CliIo io) : IAsyncDisposable
+    /// <summary>
+    /// The line <c>serve</c> prints with its resumption summary when it exits (by <c>--count</c>, Ctrl+C or SIGTERM):
+    /// the server store's counters, or null without a store.
+    /// </summary>
+    public static Func<string>? ServeExitReport(FleetServeSettings? settings, SslContext context) =>
+        settings?.SessionStore is { Length: > 0 } ? () => $"session store: {context.ServerSessionCacheCounters}" : null;
+
+    private sealed class StoreResources(ConnectionMultiplexer redis) : IAsyncDisposable
     {
-        public async ValueTask DisposeAsync()
-        {
-            io.Output.WriteLine($"session store: {context.ServerSessionCacheCounters}");
-            await redis.DisposeAsync().ConfigureAwait(false);
-        }
+        public async ValueTask DisposeAsync() => await redis.DisposeAsync().ConfigureAwait(false);
     }
 
     private sealed class Both(IAsyncDisposable first, IAsyncDisposable second) : IAsyncDisposable
@@ -167,10 +182,14 @@ internal static class FleetOptions
     }
 
     /// <summary>The client side of <c>--session-store</c>, or null without it.</summary>
-    public static async Task<FleetClient?> CreateClientAsync(FleetConnectSettings? settings, SslSessionCacheKey targetKey)
+    public static async Task<FleetClient?> CreateClientAsync(FleetConnectSettings? settings, SslSessionCacheKey targetKey, CliIo io)
     {
         if (settings?.SessionStore is not { Length: > 0 } spec)
         {
+            if (settings?.SessionKey is not null)
+            {
+                throw CliException.Usage("--session-key names the service in --session-store; give --session-store too.");
+            }
             return null;
         }
         RedisLocation location = ParseLocation(spec, "--session-store");
@@ -181,6 +200,12 @@ internal static class FleetOptions
             key = new SslSessionCacheKey(host, port, targetKey.ApplicationProtocol);
         }
         ConnectionMultiplexer redis = await location.ConnectAsync().ConfigureAwait(false);
+        if (!redis.IsConnected)
+        {
+            // Not an error (a store that is down means full handshakes, as on servers), but without this line a run that
+            // resumes nothing would not say why.
+            io.Error.WriteLine($"fastsession: warning: session store {location} is not reachable: connections go on without it (full handshakes).");
+        }
         return new FleetClient(redis, new RedisSslSessionStore(redis, location.Prefix), key, targetKey);
     }
 

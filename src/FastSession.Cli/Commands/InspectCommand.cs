@@ -8,22 +8,25 @@ namespace FastSession.Cli.Commands;
 /// <summary>
 /// <c>fastsession inspect FILE [--json]</c>: prints a PEM "SSL SESSION PARAMETERS" file like <c>openssl sess_id -text</c>
 /// (the same <c>SSL_SESSION_print</c> text, then FastSession's own view of it), or one JSON object with the field
-/// names of <c>connect --json</c>.
+/// names of <c>connect --json</c>. The master secret (TLS 1.2 "Master-Key", TLS 1.3 "Resumption PSK") is hidden unless
+/// <c>--show-secrets</c> asks for it: a terminal or a CI log is not a place for key material.
 /// </summary>
-internal static class InspectCommand
+internal static partial class InspectCommand
 {
     public static Command Create(CliIo io)
     {
         var file = new Argument<string>("FILE") { Description = "A PEM session file (openssl sess_id, s_client -sess_out, fastsession connect --sess-out)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text." };
+        var showSecrets = new Option<bool>("--show-secrets") { Description = "Print the master secret (Master-Key / Resumption PSK) too, as 'openssl sess_id -text' does." };
         var command = new Command("inspect", "Show a PEM session file, like 'openssl sess_id -text'.");
         command.Arguments.Add(file);
         command.Options.Add(json);
-        command.SetAction((parse, ct) => RunAsync(io, parse.GetValue(file)!, parse.GetValue(json), ct));
+        command.Options.Add(showSecrets);
+        command.SetAction((parse, ct) => RunAsync(io, parse.GetValue(file)!, parse.GetValue(json), parse.GetValue(showSecrets), ct));
         return command;
     }
 
-    public static Task<int> RunAsync(CliIo io, string path, bool json, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(CliIo io, string path, bool json, bool showSecrets, CancellationToken cancellationToken)
     {
         // The context only decodes the file (sessions are bound to a context); it never connects, so it loads no trust store.
         using SslContext context = SslContext.CreateClient(new SslClientOptions { DangerousAcceptAnyServerCertificate = true });
@@ -39,7 +42,8 @@ internal static class InspectCommand
             });
             return Task.FromResult(ExitCodes.Ok);
         }
-        io.Output.Write(session.ToText());
+        string text = session.ToText();
+        io.Output.Write(showSecrets ? text : HideSecrets(text));
         io.Output.WriteLine();
         var table = new Table("field", "value");
         table.Add("Protocol", TlsText.OpenSslName(info.Protocol));
@@ -55,4 +59,11 @@ internal static class InspectCommand
         table.WriteTo(io.Output);
         return Task.FromResult(ExitCodes.Ok);
     }
+
+    // SSL_SESSION_print writes the secret on one line after its label ("    Master-Key: 4F2A...", "    Resumption PSK: ...").
+    internal static string HideSecrets(string text) =>
+        SecretLine().Replace(text, "$1 (hidden; --show-secrets prints it)");
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^(\s*(?:Master-Key|Resumption PSK):)[ \t]*[0-9A-Fa-f]*[ \t]*$", System.Text.RegularExpressions.RegexOptions.Multiline)]
+    private static partial System.Text.RegularExpressions.Regex SecretLine();
 }

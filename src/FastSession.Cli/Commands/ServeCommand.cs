@@ -97,12 +97,11 @@ internal static class ServeCommand
         }
         catch (ArgumentException e)
         {
-            throw CliException.Usage($"cannot use the certificate and key: {e.Message}");
+            throw CliException.Usage($"cannot use {FilesNamed(settings)}: {e.Message}");
         }
         using (context)
         using (var listener = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp))
         {
-            using var resumption = new ServeResumptionSummary(io.Output); // observe: prints the resumption summary on exit
             await using IAsyncDisposable? fleetKeys = await FleetOptions.AttachServeAsync(settings.Fleet, context, io).ConfigureAwait(false);
             try
             {
@@ -113,6 +112,8 @@ internal static class ServeCommand
             {
                 throw CliException.Failure($"cannot listen on {settings.Accept}: {e.Message}");
             }
+            // observe: prints the resumption summary (and the server store's counters) on exit, Ctrl+C and SIGTERM included
+            using var resumption = new ServeResumptionSummary(io.Output, FleetOptions.ServeExitReport(settings.Fleet, context));
             string protocols = settings.Version is { } v ? TlsText.OpenSslName(v) : "TLSv1.2-TLSv1.3";
             io.Output.WriteLine($"listening on {Endpoints.Format(listener.LocalEndPoint)} ({protocols}, tickets {(settings.NoTickets ? "off" : "on")}" +
                 $"{(settings.Http ? ", http" : "")}{(settings.Count is { } n ? $", {n} connection{(n == 1 ? "" : "s")}" : "")})");
@@ -120,6 +121,21 @@ internal static class ServeCommand
             io.Output.WriteLine(await ServeAsync(io, context, settings, listener, cancellationToken).ConfigureAwait(false));
             return ExitCodes.Ok;
         }
+    }
+
+    /// <summary>The options whose files went into the server context, for the one line that says one of them is unusable.</summary>
+    private static string FilesNamed(Settings settings)
+    {
+        var named = new List<string>();
+        if (settings.CertificateFile is not null)
+        {
+            named.Add($"--cert '{settings.CertificateFile}' / --key '{settings.KeyFile}'");
+        }
+        if (settings.CaFile is not null)
+        {
+            named.Add($"--cafile '{settings.CaFile}'");
+        }
+        return named.Count == 0 ? "the ephemeral certificate" : string.Join(" or ", named);
     }
 
     /// <summary>Serves on a bound, listening socket until the count or cancellation; returns the summary line (also for bench).</summary>

@@ -24,7 +24,8 @@ internal static class ServeEarlyData
         command.Options.Add(replay);
         command.Options.Add(max);
         return parse => parse.GetValue(enable) ? new Settings(parse.GetValue(replay), parse.GetValue(max))
-            : parse.GetValue(replay) is not null ? throw CliException.Usage("--early-data-replay needs --early-data.") : null;
+            : parse.GetValue(replay) is not null ? throw CliException.Usage("--early-data-replay needs --early-data.")
+            : parse.GetResult(max) is { Implicit: false } ? throw CliException.Usage("--max-early-data needs --early-data.") : null;
     }
 
     /// <summary>Sets the early-data options; returns what must be released with the server (the Redis connection), or null.</summary>

@@ -10,20 +10,24 @@ namespace FastSession.Cli;
 /// <c>serve</c>'s resumption summary: listens to the <c>FastSession</c> meter's server-side
 /// <c>fastsession.tls.handshakes</c> (so failed handshakes count too) and prints one line when disposed:
 /// <c>resumption: 12 handshakes, 10 resumed (83.3%); not resumed: not_offered 1, ticket_not_decrypted 1</c>.
-/// It counts every server handshake of the process, which in the tool is exactly serve's. Created before the first
-/// connection; the instruments appear (to it and to <c>dotnet-counters</c>) with the first handshake.
+/// It counts every server handshake of the process, which in the tool is exactly serve's. Created once serve listens
+/// (a serve that never listened prints no summary) and before the first connection; the instruments appear (to it and
+/// to <c>dotnet-counters</c>) with the first handshake. <c>more</c> adds lines printed with it (the server store's
+/// counters), so that they too survive Ctrl+C.
 /// </summary>
 internal sealed class ServeResumptionSummary : IDisposable
 {
     private readonly TextWriter _output;
     private readonly MeterListener _listener = new();
     private readonly ResumptionReasons _reasons = new();
+    private readonly Func<string>? _more;
     private readonly PosixSignalRegistration[] _signals;
     private int _disposed;
 
-    public ServeResumptionSummary(TextWriter output)
+    public ServeResumptionSummary(TextWriter output, Func<string>? more = null)
     {
         _output = output;
+        _more = more;
         _listener.InstrumentPublished = static (instrument, listener) =>
         {
             if (instrument.Meter.Name == FastSessionTelemetry.MeterName && instrument.Name == FastSessionTelemetry.Handshakes)
@@ -52,6 +56,10 @@ internal sealed class ServeResumptionSummary : IDisposable
         }
         _listener.Dispose();
         _output.WriteLine($"resumption: {_reasons.Describe()}");
+        if (_more is not null)
+        {
+            _output.WriteLine(_more());
+        }
         _output.Flush();
     }
 

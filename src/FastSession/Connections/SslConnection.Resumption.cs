@@ -101,6 +101,11 @@ public sealed partial class SslConnection
 
     private SslResumptionOutcome ServerNotResumedReason()
     {
+        // The session store's answer, when there was a lookup: OpenSSL does not report an unknown session id.
+        if (_storeLookup is StoreLookup.Missed or StoreLookup.Failed)
+        {
+            return _storeLookup == StoreLookup.Failed ? SslResumptionOutcome.StoreUnavailable : SslResumptionOutcome.CacheMiss;
+        }
         if (ObserveNative.SslGetResumptionInfo(this, out FsResumptionInfo info) != ShimConstants.Ok)
         {
             return SslResumptionOutcome.NotOffered;
@@ -181,5 +186,6 @@ public sealed partial class SslConnection
         _outcome = SslResumptionOutcome.Unknown;
         _notOfferedReason = SslResumptionOutcome.NotOffered;
         _offered = false;
+        _storeLookup = StoreLookup.None;
     }
 }

@@ -20,6 +20,16 @@ public sealed partial class SslConnection
     // fatal "unexpected eof while reading", but memory BIOs never show OpenSSL the EOF, and a later SSL_shutdown of ours
     // would make the close look clean.
     private bool _transportEndedUncleanly;
+    // What the last lookup of this handshake got (ResumptionOutcome on a server that did not resume).
+    private StoreLookup _storeLookup;
+
+    private enum StoreLookup : byte
+    {
+        None,
+        Provided,
+        Missed,
+        Failed,
+    }
 
     /// <summary>FastSslStream: the inner stream ended; without the peer's close_notify the session is dead for the server store.</summary>
     internal void NoteTransportEnded(bool closeNotifyReceived)
@@ -58,12 +68,18 @@ public sealed partial class SslConnection
     /// </summary>
     /// <exception cref="ObjectDisposedException">The connection was disposed.</exception>
     /// <exception cref="InvalidOperationException">No lookup is pending, or another thread is using the connection.</exception>
-    public bool ProvideSession(ReadOnlySpan<byte> der)
+    public bool ProvideSession(ReadOnlySpan<byte> der) => ProvideSessionFrom(der, storeFailed: false);
+
+    private bool ProvideSessionFrom(ReadOnlySpan<byte> der, bool storeFailed)
     {
         int status;
         using (ExclusiveScope _ = Exclusive(Access.Exclusive))
         {
             status = ServerCacheNative.SslProvideSession(this, der, der.Length);
+            if (status >= 0)
+            {
+                _storeLookup = status == 1 ? StoreLookup.Provided : storeFailed ? StoreLookup.Failed : StoreLookup.Missed;
+            }
         }
         if (status < 0)
         {
@@ -84,6 +100,7 @@ public sealed partial class SslConnection
         }
         counters.Lookup();
         byte[]? der = null;
+        bool failed = false;
         if (context.ServerSessionStore is { } store)
         {
             long started = ServerStoreMetrics.TimingLookups ? Stopwatch.GetTimestamp() : 0;
@@ -97,6 +114,7 @@ public sealed partial class SslConnection
                 counters.Error("get", e); // a store that throws before its first await: a miss like any other failure
                 // ...and never the connection's user's exception: a caller that cancelled meanwhile gets its cancellation.
                 cancellationToken.ThrowIfCancellationRequested();
+                failed = true;
                 pending = ValueTask.FromResult<byte[]?>(null);
             }
             // A store that answered at once (an in-memory one, a local hit) continues on this thread: no Task, no timer, no
@@ -130,10 +148,11 @@ public sealed partial class SslConnection
                 {
                     Observe(call);
                     counters.Error("get", e);
+                    failed = true;
                 }
             }
         }
-        bool offered = ProvideSession(der ?? []);
+        bool offered = ProvideSessionFrom(der ?? [], failed);
         if (offered)
         {
             counters.Hit();

@@ -26,7 +26,11 @@ public enum SslResumptionOutcome
     /// </summary>
     NotOffered,
 
-    /// <summary>Client: the <see cref="SslClientSessionCache"/> held no session for the connection's key.</summary>
+    /// <summary>
+    /// Client: the <see cref="SslClientSessionCache"/> held no session for the connection's key. Server with a session
+    /// store (<see cref="SslContext.UseServerSessionStore"/>): the store held no usable session for the offered TLS 1.2 id
+    /// or TLS 1.3 stateful ticket (absent, expired, already taken, or bytes that were not that session).
+    /// </summary>
     CacheMiss,
 
     /// <summary>Client: the cache's sessions for the key had all expired (timeout or ticket lifetime hint), so none was offered.</summary>
@@ -65,6 +69,13 @@ public enum SslResumptionOutcome
 
     /// <summary>The handshake failed.</summary>
     HandshakeFailed,
+
+    /// <summary>
+    /// Server with a session store (<see cref="SslContext.UseServerSessionStore"/>): the store failed or did not answer
+    /// within <see cref="SslContext.ServerSessionLookupTimeout"/>, so the handshake went on as a full one (counted in
+    /// <see cref="SslContext.ServerSessionCacheCounters"/> as an error).
+    /// </summary>
+    StoreUnavailable,
 }
 
 /// <summary>Names of <see cref="SslResumptionOutcome"/> values as metric tags and JSON (<c>snake_case</c>, never allocated).</summary>
@@ -87,6 +98,7 @@ public static class SslResumptionOutcomeNames
         SslResumptionOutcome.TicketNotDecrypted => "ticket_not_decrypted",
         SslResumptionOutcome.TicketDeclined => "ticket_declined",
         SslResumptionOutcome.HandshakeFailed => "handshake_failed",
+        SslResumptionOutcome.StoreUnavailable => "store_unavailable",
         _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, "Not an SslResumptionOutcome value."),
     };
 }

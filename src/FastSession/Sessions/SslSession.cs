@@ -144,7 +144,11 @@ public readonly partial struct SslSession
     /// interchangeable with <c>openssl sess_id</c> and <c>openssl s_client -sess_out</c> files.</summary>
     public string ToPem() => Encoding.ASCII.GetString(WriteText(static (s, b, c, out n) => SessionNative.PemWriteSslSession(s, b, c, out n), "PEM_write_bio_SSL_SESSION"));
 
-    /// <summary>The human-readable dump of <c>openssl sess_id -text</c> (<c>SSL_SESSION_print</c>).</summary>
+    /// <summary>
+    /// The human-readable dump of <c>openssl sess_id -text</c> (<c>SSL_SESSION_print</c>). It includes the master secret
+    /// ("Master-Key" or "Resumption PSK"), as the PEM and DER forms do: do not log it (<c>fastsession inspect</c> hides that
+    /// line unless asked).
+    /// </summary>
     public string ToText() => Encoding.ASCII.GetString(WriteText(static (s, b, c, out n) => SessionNative.SslSessionPrint(s, b, c, out n), "SSL_SESSION_print"));
 
     /// <summary>

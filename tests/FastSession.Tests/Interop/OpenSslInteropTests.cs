@@ -206,6 +206,15 @@ public sealed class OpenSslInteropTests : IDisposable
         Assert.Equal(openssl["Session-ID"], printed["Session-ID"]);
         Assert.Equal(openssl["Protocol"], printed["Protocol"]);
         Assert.Equal(openssl["Cipher"], printed["Cipher"]);
+
+        // ...except the master secret, which only --show-secrets prints (sess_id -text always does).
+        string secret = System.Text.RegularExpressions.Regex.Match(text, @"(?:Master-Key|Resumption PSK): *([0-9A-F]{32,})").Groups[1].Value;
+        Assert.NotEqual("", secret);
+        Assert.DoesNotContain(secret, inspectText, StringComparison.Ordinal);
+        Assert.Contains("(hidden; --show-secrets prints it)", inspectText, StringComparison.Ordinal);
+        (inspectCode, string shown, _) = await RunCliAsync("inspect", file, "--show-secrets");
+        Assert.Equal(0, inspectCode);
+        Assert.Contains(secret, shown, StringComparison.Ordinal);
     }
 
     [Theory]
