@@ -631,6 +631,8 @@ FS_EXPORT int32_t FastSessionNative_SslGetSessionLookup(SSL* ssl, uint8_t* key, 
 FS_EXPORT int32_t FastSessionNative_SslProvideSession(SSL* ssl, const uint8_t* der, int32_t der_len);
 /* Copies the process-wide server cache counts. */
 FS_EXPORT void FastSessionNative_GetServerCacheCounts(fs_server_cache_counts* counts);
+/* Shims SSL_CTX_set_session_id_context (server contexts; at most FS_SESSION_ID_MAX bytes). FS_OK, FS_ERR_ARGUMENT, FS_ERR_OPENSSL. */
+FS_EXPORT int32_t FastSessionNative_SslCtxSetSessionIdContext(SSL_CTX* ctx, const uint8_t* sid_ctx, int32_t length);
 
 /* ---- TLS 1.3 early data, 0-RTT (early_data.c) ------------------------------------------------ */
 

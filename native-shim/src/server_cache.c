@@ -238,6 +238,27 @@ int32_t FastSessionNative_SslProvideSession(SSL* ssl, const uint8_t* der, int32_
     return 1;
 }
 
+/*
+ * Shims SSL_CTX_set_session_id_context for a server context. Every FastSession server context starts
+ * with the same context ("fastsession", context.c) so that a fleet's processes resume each other's
+ * sessions; the managed layer replaces it with one derived from the client-authentication policy, so
+ * that a session of a context that never asked for a client certificate is a miss (ssl_get_prev_session,
+ * tls_parse_ctos_psk) on a context that requires one, even through a shared store or shared ticket keys.
+ * At most SSL_MAX_SID_CTX_LENGTH (32) bytes. Returns FS_OK, FS_ERR_ARGUMENT or FS_ERR_OPENSSL.
+ */
+int32_t FastSessionNative_SslCtxSetSessionIdContext(SSL_CTX* ctx, const uint8_t* sid_ctx, int32_t length)
+{
+    ERR_clear_error();
+
+    fs_ctx_data* data = fastsession_ctx_get_data(ctx);
+    if (data == NULL || !data->is_server || sid_ctx == NULL || length <= 0 || length > SSL_MAX_SID_CTX_LENGTH)
+    {
+        fastsession_raise_argument("a FastSession server context and 1 to 32 bytes of session id context expected");
+        return FS_ERR_ARGUMENT;
+    }
+    return SSL_CTX_set_session_id_context(ctx, sid_ctx, (unsigned int)length) ? FS_OK : FS_ERR_OPENSSL;
+}
+
 /* Process-wide counts of the server cache's events. No error queue impact. */
 void FastSessionNative_GetServerCacheCounts(fs_server_cache_counts* counts)
 {

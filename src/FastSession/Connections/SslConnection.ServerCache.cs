@@ -109,9 +109,11 @@ public sealed partial class SslConnection
             {
                 pending = store.GetAsync(lookup.Key, lookup.IsSingleUse, cancellationToken);
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e)
             {
                 counters.Error("get", e); // a store that throws before its first await: a miss like any other failure
+                // ...and never the connection's user's exception: a caller that cancelled meanwhile gets its cancellation.
+                cancellationToken.ThrowIfCancellationRequested();
                 failed = true;
                 pending = ValueTask.FromResult<byte[]?>(null);
             }

@@ -157,6 +157,7 @@ public sealed partial class SslContext
             Check(VerifyNative.SslCtxSetVerify(this, flags), "Configuring client certificate verification");
             VerifiesPeer = true;
         }
+        ApplySessionIdContext(options); // Fleet/SslContext.SessionIdentity.cs
         if (isChild)
         {
             return;

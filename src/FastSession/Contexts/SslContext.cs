@@ -99,7 +99,8 @@ public sealed partial class SslContext : IDisposable
     /// or an ephemeral self-signed ECDSA P-256 certificate; per-name certificates and client certificate checks as set.
     /// </summary>
     /// <exception cref="ArgumentException">Invalid options, or a certificate, key or trust file OpenSSL cannot load.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">A negative cache size or timeout, or a ticket count outside 0..16.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A negative cache size or timeout, a ticket count outside 0..16, or an
+    /// <see cref="SslServerOptions.EarlyDataReplayGuardTimeout"/> outside zero to one minute.</exception>
     /// <exception cref="InvalidOperationException"><c>SSL_CTX_new</c> failed.</exception>
     public static SslContext CreateServer(SslServerOptions? options = null)
     {

@@ -45,8 +45,7 @@ public sealed partial class FastSslStream
     {
         RequireContext(context, server: false);
         RequireEarlyData(context);
-        _earlyData = earlyData;
-        return StartHandshake(context, serverName, resumeWith, null, default, cancellationToken);
+        return StartHandshake(context, serverName, resumeWith, null, default, cancellationToken, earlyData);
     }
 
     /// <summary>
@@ -65,8 +64,7 @@ public sealed partial class FastSslStream
     {
         RequireContext(context, server: false);
         RequireEarlyData(context);
-        _earlyData = earlyData;
-        return AuthenticateAsClientAsync(context, host, port, cache, applicationProtocol, cancellationToken);
+        return AuthenticateWithCacheAsync(context, host, port, cache, applicationProtocol, earlyData, cancellationToken);
     }
 
     /// <summary>What happened to this connection's early data (<c>SSL_get_early_data_status</c>, read when the handshake completed).</summary>

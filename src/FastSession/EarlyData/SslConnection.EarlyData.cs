@@ -145,6 +145,9 @@ public sealed partial class SslConnection
         {
             throw new InvalidOperationException("ReadEarlyData is for servers; a client sends early data with WriteEarlyData.");
         }
+        // Documented, and needed: SSL_read_early_data would run on a context without early data and leave the connection in a state
+        // SSL_clear does not reset (Reset would then refuse it).
+        RequireEarlyDataEnabled();
         if (plaintext.IsEmpty)
         {
             throw new ArgumentException("Early data needs room to be read into.", nameof(plaintext));
@@ -162,7 +165,11 @@ public sealed partial class SslConnection
         while (status == EarlyDataNative.ReadError && result.SslError == ServerCacheNative.SslErrorWantClientHelloCb &&
                Context.EarlyDataReplayGuard is null && DecisionPending())
         {
-            SetDecision(EvaluatePolicy(), SslEarlyDataReason.RejectedByPolicy);
+            bool allow = EvaluatePolicy();
+            if (DecisionPending()) // the policy may have answered itself (DecideEarlyData on its connection): that answer stands
+            {
+                SetDecision(allow, SslEarlyDataReason.RejectedByPolicy);
+            }
             int consumed = result.BytesConsumed, produced = result.BytesProduced, read = result.PlaintextBytes, sessions = result.NewSessions;
             Span<byte> rest = Rest(output, produced);
             Span<byte> more = Rest(plaintext, read);
@@ -206,13 +213,13 @@ public sealed partial class SslConnection
         }
         if (!EvaluatePolicy())
         {
-            DecideEarlyData(false, SslEarlyDataReason.RejectedByPolicy);
+            DecideIfStillPending(false, SslEarlyDataReason.RejectedByPolicy);
             return;
         }
         ISslEarlyDataReplayGuard? guard = Context.EarlyDataReplayGuard;
         if (guard is null || info.IdentityLength != EarlyDataNative.IdentityHashLength)
         {
-            DecideEarlyData(guard is null, SslEarlyDataReason.NotEligible);
+            DecideIfStillPending(guard is null, SslEarlyDataReason.NotEligible);
             return;
         }
         byte[] hash = TicketHash(in info);
@@ -232,7 +239,18 @@ public sealed partial class SslConnection
             // A store outage or a timeout never accepts early data blindly: 1-RTT instead.
             refusal = SslEarlyDataReason.ReplayGuardUnavailable;
         }
-        DecideEarlyData(refusal == SslEarlyDataReason.None, refusal);
+        DecideIfStillPending(refusal == SslEarlyDataReason.None, refusal);
+    }
+
+    // The policy (user code handed this connection) or another thread may have answered with DecideEarlyData meanwhile: the first
+    // answer stands, and the handshake goes on instead of failing with "no decision is pending".
+    private void DecideIfStillPending(bool allow, SslEarlyDataReason reason)
+    {
+        using ExclusiveScope _ = Exclusive(Access.Exclusive);
+        if (DecisionPending())
+        {
+            SetDecision(allow, reason);
+        }
     }
 
     // Run (Handshake) paused at the ClientHello for an early-data decision: a server that drives the handshake with Handshake

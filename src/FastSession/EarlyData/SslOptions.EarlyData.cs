@@ -27,6 +27,14 @@ public abstract partial class SslContextOptions
         {
             throw new ArgumentOutOfRangeException(nameof(MaxEarlyData), MaxEarlyData, "MaxEarlyData cannot be negative.");
         }
+        if (this is SslServerOptions { EarlyDataReplayGuardTimeout: var guardTimeout } &&
+            (guardTimeout < TimeSpan.Zero || guardTimeout > SslContext.MaxServerSessionLookupTimeout))
+        {
+            // The guard is awaited through Task.WaitAsync: a negative or huge value made every claim an error (early data always
+            // rejected), and InfiniteTimeSpan let a guard that never answers hold the handshake and its connection forever.
+            throw new ArgumentOutOfRangeException(nameof(SslServerOptions.EarlyDataReplayGuardTimeout), guardTimeout,
+                "EarlyDataReplayGuardTimeout must be from zero to one minute.");
+        }
         if (DangerousEnableReplayableEarlyData && MaxVersion != TlsVersion.Tls13)
         {
             throw new ArgumentException("Early data needs TLS 1.3: set MaxVersion to TlsVersion.Tls13 or leave DangerousEnableReplayableEarlyData off.");
@@ -51,6 +59,9 @@ public sealed partial class SslServerOptions
     /// </summary>
     public ISslEarlyDataReplayGuard? EarlyDataReplayGuard { get; set; }
 
-    /// <summary>How long the handshake waits for <see cref="EarlyDataReplayGuard"/> before rejecting the early data. Default 250 ms.</summary>
+    /// <summary>
+    /// How long the handshake waits for <see cref="EarlyDataReplayGuard"/> before rejecting the early data. Default 250 ms; zero to one
+    /// minute (<see cref="SslContext.MaxServerSessionLookupTimeout"/>), else creating the context throws <see cref="ArgumentOutOfRangeException"/>.
+    /// </summary>
     public TimeSpan EarlyDataReplayGuardTimeout { get; set; } = TimeSpan.FromMilliseconds(250);
 }

@@ -25,6 +25,9 @@ internal static partial class ServerCacheNative
     [ShimImport("FastSessionNative_SslProvideSession")]
     internal static partial int SslProvideSession(SslConnection connection, ReadOnlySpan<byte> der, int length);
 
+    [ShimImport("FastSessionNative_SslCtxSetSessionIdContext")]
+    internal static partial int SslCtxSetSessionIdContext(SslContext context, ReadOnlySpan<byte> sidCtx, int length);
+
     [ShimImport("FastSessionNative_GetServerCacheCounts", Trivial = true)]
     internal static partial void GetServerCacheCounts(out FsServerCacheCounts counts);
 }

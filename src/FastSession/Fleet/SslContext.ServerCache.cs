@@ -26,10 +26,29 @@ public sealed partial class SslContext
     /// <summary>The server session store installed by <see cref="UseServerSessionStore"/>, or null.</summary>
     public ISslServerSessionStore? ServerSessionStore => Volatile.Read(ref _serverStore);
 
+    private TimeSpan _serverSessionLookupTimeout = TimeSpan.FromMilliseconds(100);
+
     /// <summary>
-    /// How long a handshake waits for <see cref="ServerSessionStore"/> before it goes on as a full handshake (default 100 ms).
+    /// How long a handshake waits for <see cref="ServerSessionStore"/> before it goes on as a full handshake (default 100 ms),
+    /// from zero to <see cref="MaxServerSessionLookupTimeout"/>. It also bounds the removals of an unclean end (S8).
     /// </summary>
-    public TimeSpan ServerSessionLookupTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative (<see cref="Timeout.InfiniteTimeSpan"/> included: a store that
+    /// never answers would hold the handshake forever) or longer than <see cref="MaxServerSessionLookupTimeout"/>.</exception>
+    public TimeSpan ServerSessionLookupTimeout
+    {
+        get => _serverSessionLookupTimeout;
+        set
+        {
+            // Task.WaitAsync takes neither a negative nor a huge timeout, and the S8 removal waits 2 * value + 1 s: a value outside
+            // the range made every lookup an error, and TimeSpan.MaxValue made every removal overflow, unseen.
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, TimeSpan.Zero, nameof(ServerSessionLookupTimeout));
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(value, MaxServerSessionLookupTimeout, nameof(ServerSessionLookupTimeout));
+            _serverSessionLookupTimeout = value;
+        }
+    }
+
+    /// <summary>The longest <see cref="ServerSessionLookupTimeout"/> (one minute, also the longest <see cref="SslServerOptions.EarlyDataReplayGuardTimeout"/>).</summary>
+    public static TimeSpan MaxServerSessionLookupTimeout { get; } = TimeSpan.FromMinutes(1);
 
     /// <summary>What the server session store did for this context's handshakes (misses include timeouts and garbage).</summary>
     public SslServerSessionCacheCounters ServerSessionCacheCounters { get; } = new();
@@ -67,6 +86,8 @@ public sealed partial class SslContext
     /// network); OpenSSL's own <c>SSL_CTX_remove_session</c> reaches only its internal cache.
     /// Callers driving <see cref="SslConnection.Handshake"/> themselves answer <see cref="SslStatus.NeedsSessionLookup"/> with
     /// <see cref="SslConnection.TryGetSessionLookup"/> and <see cref="SslConnection.ProvideSession"/>; <see cref="SslMemoryPipe"/> does not.
+    /// On a context with early data (<see cref="SslContextOptions.DangerousEnableReplayableEarlyData"/>), <see cref="SslServerCacheMode.NoInternalStore"/>
+    /// is left out of <paramref name="mode"/>: OpenSSL's anti-replay resumes a ticket only after removing it from its internal cache.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="store"/> is null.</exception>
     /// <exception cref="InvalidOperationException">A client context, a store is already installed, or the context decides early data
@@ -88,6 +109,14 @@ public sealed partial class SslContext
         if (Interlocked.CompareExchange(ref _serverStore, store, null) is not null)
         {
             throw new InvalidOperationException($"{this} already has a server session store.");
+        }
+        if (EarlyDataEnabled && MaxEarlyData > 0)
+        {
+            // OpenSSL's anti-replay (tls_parse_ctos_psk) accepts a stateful ticket only if SSL_CTX_remove_session finds it in the
+            // internal cache: with NO_INTERNAL_STORE a session from the store never is, and every resumption silently became a full
+            // handshake (counted as a hit). Without it, lookup_sess_in_cache puts the store's session there and OpenSSL takes it out
+            // again at once; the store's take (GetAsync with take) keeps the ticket single use across the fleet.
+            mode &= ~SslServerCacheMode.NoInternalStore;
         }
         AddLease();
         try
@@ -128,7 +157,9 @@ public sealed partial class SslContext
         }
         byte[] id = session.Id.ToArray();
         SslSessionInfo info = session.Info;
-        TimeSpan lifetime = info.Time + info.Timeout - DateTimeOffset.UtcNow;
+        // ExpiresAt saturates at DateTimeOffset.MaxValue: Time + Timeout overflows for a timeout past the year 9999
+        // (SessionTimeout = TimeSpan.MaxValue is valid), and this runs inside the engine call that delivered the session.
+        TimeSpan lifetime = info.ExpiresAt - DateTimeOffset.UtcNow;
         if (id.Length == 0 || lifetime < TimeSpan.FromSeconds(1))
         {
             return;

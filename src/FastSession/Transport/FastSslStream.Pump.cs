@@ -62,9 +62,11 @@ public sealed partial class FastSslStream
     }
 
     /// <summary>Takes a connection from the context's pool, offers a session (given, or from the cache), runs the handshake.</summary>
-    private Task StartHandshake(SslContext context, string? serverName, SslSession resumeWith, SslClientSessionCache? cache, SslSessionCacheKey key, CancellationToken cancellationToken)
+    private Task StartHandshake(SslContext context, string? serverName, SslSession resumeWith, SslClientSessionCache? cache, SslSessionCacheKey key, CancellationToken cancellationToken, ReadOnlyMemory<byte> earlyData = default)
     {
         BeginAuthentication();
+        // Only the call that won the state sets the early data: a refused concurrent call must not change what this handshake sends.
+        _earlyData = earlyData;
         SslConnection? connection = null;
         try
         {

@@ -200,7 +200,11 @@ public sealed partial class FastSslStream : Stream
     /// <exception cref="InvalidOperationException">The stream was already authenticated, or an earlier authentication failed.</exception>
     /// <exception cref="ObjectDisposedException">The stream, the context or the cache was disposed.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; the connection is freed.</exception>
-    public Task AuthenticateAsClientAsync(SslContext context, string host, int port, SslClientSessionCache cache, string? applicationProtocol = null, CancellationToken cancellationToken = default)
+    public Task AuthenticateAsClientAsync(SslContext context, string host, int port, SslClientSessionCache cache, string? applicationProtocol = null, CancellationToken cancellationToken = default) =>
+        AuthenticateWithCacheAsync(context, host, port, cache, applicationProtocol, default, cancellationToken);
+
+    // The cache overloads, with and without early data (FastSslStream.EarlyData.cs).
+    private Task AuthenticateWithCacheAsync(SslContext context, string host, int port, SslClientSessionCache cache, string? applicationProtocol, ReadOnlyMemory<byte> earlyData, CancellationToken cancellationToken)
     {
         RequireContext(context, server: false);
         ArgumentException.ThrowIfNullOrEmpty(host);
@@ -209,7 +213,7 @@ public sealed partial class FastSslStream : Stream
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         context.SessionEstablished ??= cache.OnSessionEstablished;
         var key = new SslSessionCacheKey(host, port, applicationProtocol);
-        return StartHandshake(context, host, default, cache, key, cancellationToken); // an IP literal is checked against the certificate, never sent as SNI
+        return StartHandshake(context, host, default, cache, key, cancellationToken, earlyData); // an IP literal is checked against the certificate, never sent as SNI
     }
 
     /// <summary>Runs the server handshake (<c>SSL_do_handshake</c>) with a connection of <paramref name="context"/> (a server context).</summary>
