@@ -355,14 +355,17 @@ public sealed class ServerStoreMisuseTests(ITestOutputHelper output) : StreamTes
             (System.Net.Sockets.Socket cs, System.Net.Sockets.Socket ss) = await Tcp.ConnectAsync(Token);
             var clientStream = new FastSslStream(new System.Net.Sockets.NetworkStream(cs, ownsSocket: true));
             var serverStream = new FastSslStream(new System.Net.Sockets.NetworkStream(ss, ownsSocket: true));
+            // Counted before the handshakes start: read after, a lookup that had already begun was missed, the loop below waited
+            // out its whole bound, and the 1 s lookup timeout let the handshake complete before the dispose (seen once in CI).
+            long lookups = server.ServerSessionCacheCounters.Lookups;
             Task serverSide = serverStream.AuthenticateAsServerAsync(server, Token);
             Task clientSide = clientStream.AuthenticateAsClientAsync(client, "localhost", session, Token);
-            long lookups = server.ServerSessionCacheCounters.Lookups;
             var wait = Stopwatch.StartNew();
             while (server.ServerSessionCacheCounters.Lookups == lookups && wait.Elapsed < Timeout)
             {
                 await Task.Delay(5);
             }
+            Assert.True(server.ServerSessionCacheCounters.Lookups > lookups, "the server never looked the session up");
             await serverStream.DisposeAsync();
             Exception? e = await Record.ExceptionAsync(() => serverSide.WaitAsync(TimeSpan.FromSeconds(5)));
             Assert.True(e is ObjectDisposedException or IOException or OperationCanceledException or SslHandshakeException, e?.ToString() ?? "no exception");
