@@ -40,58 +40,13 @@ public sealed class PublicApiRaceTests : LiveObjectTest
     public void AnyMemberAnyOrder_ThreeThreadsOnTheSameObjects_WorksOrThrowsDocumented(TlsVersion version)
     {
         var world = new World(version);
-        var errors = new ConcurrentQueue<string>();
-        var counts = new ConcurrentDictionary<string, long>();
-        long operations = 0, refusals = 0;
-        int seed = Environment.TickCount;
-        var clock = Stopwatch.StartNew();
-        var threads = new Thread[Threads];
-        string?[] running = new string?[Threads];
-        for (int t = 0; t < Threads; t++)
-        {
-            int threadSeed = seed + t, index = t;
-            threads[t] = new Thread(() =>
-            {
-                var random = new Random(threadSeed);
-                var local = new Local();
-                long ops = 0, refused = 0;
-                while (clock.Elapsed < Race.Duration && errors.Count < 20)
-                {
-                    (string name, Type[] allowed, Action<World, Local, Random> op) = Operations[random.Next(Operations.Length)];
-                    Volatile.Write(ref running[index], name);
-                    try
-                    {
-                        op(world, local, random);
-                    }
-                    catch (Exception e) when (Array.Exists(allowed, a => a.IsInstanceOfType(e)))
-                    {
-                        refused++;
-                    }
-                    catch (Exception e)
-                    {
-                        errors.Enqueue($"{name}: {e}");
-                    }
-                    Volatile.Write(ref running[index], null);
-                    ops++;
-                    counts.AddOrUpdate(name, 1, (_, n) => n + 1);
-                }
-                Interlocked.Add(ref operations, ops);
-                Interlocked.Add(ref refusals, refused);
-            })
-            { IsBackground = true };
-        }
-        foreach (Thread thread in threads)
-        {
-            thread.Start();
-        }
-        foreach (Thread thread in threads)
-        {
-            Assert.True(thread.Join(Race.Duration + TimeSpan.FromSeconds(20)), "a racing thread is stuck (deadlock?) in: " + string.Join(" | ", running));
-        }
+        Race.MemberRun run = Race.Members(world, Operations, static () => new Local(), Threads, TimeSpan.FromSeconds(20));
         world.Dispose();
+        ConcurrentQueue<string> errors = run.Errors;
+        ConcurrentDictionary<string, long> counts = run.Counts;
 
-        _output.WriteLine($"seed {seed}: {operations} operations in {clock.Elapsed.TotalSeconds:F1} s on {Threads} threads, {refusals} refused with a documented exception, {counts.Count} members");
-        _output.WriteLine(string.Join(", ", SortedCounts(counts)));
+        _output.WriteLine($"{run} on {Threads} threads");
+        _output.WriteLine(run.CountsByName());
         foreach (string error in errors)
         {
             _output.WriteLine(error);
@@ -262,16 +217,6 @@ public sealed class PublicApiRaceTests : LiveObjectTest
                 await s.WaitForSessionTicketsAsync(TimeSpan.FromMilliseconds(20), 1, cts.Token);
                 break;
             }
-        }
-    }
-
-    private static IEnumerable<string> SortedCounts(ConcurrentDictionary<string, long> counts)
-    {
-        var list = new List<KeyValuePair<string, long>>(counts);
-        list.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        foreach (KeyValuePair<string, long> pair in list)
-        {
-            yield return $"{pair.Key} {pair.Value}";
         }
     }
 

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.Threading;
+using Xunit;
 
 namespace FastSession.Tests.Reliability;
 
@@ -25,6 +27,86 @@ internal static class Race
             double seconds = string.IsNullOrEmpty(value) ? 2 : Math.Max(0.2, double.Parse(value, CultureInfo.InvariantCulture));
             return TimeSpan.FromSeconds(seconds);
         }
+    }
+
+    /// <summary>What <see cref="Members"/> did: per-member call counts, errors (undocumented exceptions, at most ~20) and totals.</summary>
+    public sealed class MemberRun
+    {
+        public int Seed;
+        public long Operations;
+        public long Refusals;
+        public TimeSpan Elapsed;
+        public readonly ConcurrentDictionary<string, long> Counts = new();
+        public readonly ConcurrentQueue<string> Errors = new();
+
+        public override string ToString() =>
+            $"seed {Seed}: {Operations} operations in {Elapsed.TotalSeconds:F1} s, {Refusals} refused with a documented exception, {Counts.Count} members";
+
+        /// <summary>"Member count" pairs in name order, for the test's output.</summary>
+        public string CountsByName()
+        {
+            var list = new List<KeyValuePair<string, long>>(Counts);
+            list.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+            return string.Join(", ", list.ConvertAll(static pair => $"{pair.Key} {pair.Value}"));
+        }
+    }
+
+    /// <summary>
+    /// The any-member harness: <paramref name="threads"/> threads call random members of <paramref name="table"/> on the same
+    /// <paramref name="world"/> for <see cref="Duration"/>, each with its own <paramref name="newLocal"/> state. A call works or
+    /// throws one of its member's allowed types (a refusal); anything else is recorded as an error naming the member. A thread
+    /// still running <paramref name="joinGrace"/> after the duration fails the test with the members in flight (a deadlock).
+    /// </summary>
+    public static MemberRun Members<TWorld, TLocal>(TWorld world, (string Name, Type[] Allowed, Action<TWorld, TLocal, Random> Op)[] table,
+        Func<TLocal> newLocal, int threads, TimeSpan joinGrace)
+    {
+        var run = new MemberRun { Seed = Environment.TickCount };
+        var clock = Stopwatch.StartNew();
+        var workers = new Thread[threads];
+        string?[] running = new string?[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int threadSeed = run.Seed + t, index = t;
+            workers[t] = new Thread(() =>
+            {
+                var random = new Random(threadSeed);
+                TLocal local = newLocal();
+                long ops = 0, refused = 0;
+                while (clock.Elapsed < Duration && run.Errors.Count < 20)
+                {
+                    (string name, Type[] allowed, Action<TWorld, TLocal, Random> op) = table[random.Next(table.Length)];
+                    Volatile.Write(ref running[index], name);
+                    try
+                    {
+                        op(world, local, random);
+                    }
+                    catch (Exception e) when (Array.Exists(allowed, a => a.IsInstanceOfType(e)))
+                    {
+                        refused++;
+                    }
+                    catch (Exception e)
+                    {
+                        run.Errors.Enqueue($"{name}: {e}");
+                    }
+                    Volatile.Write(ref running[index], null);
+                    ops++;
+                    run.Counts.AddOrUpdate(name, 1, (_, n) => n + 1);
+                }
+                Interlocked.Add(ref run.Operations, ops);
+                Interlocked.Add(ref run.Refusals, refused);
+            })
+            { IsBackground = true };
+        }
+        foreach (Thread worker in workers)
+        {
+            worker.Start();
+        }
+        foreach (Thread worker in workers)
+        {
+            Assert.True(worker.Join(Duration + joinGrace), "a racing thread is stuck (deadlock or hang?) in: " + string.Join(" | ", running));
+        }
+        run.Elapsed = clock.Elapsed;
+        return run;
     }
 
     public sealed class Result

@@ -35,59 +35,14 @@ public sealed class StoreAndEarlyDataRaceTests(ITestOutputHelper output) : LiveO
     public void StoreAndEarlyDataMembers_ThreeThreadsOnTheSameObjects_WorkOrThrowDocumented(TlsVersion version)
     {
         using var world = new World(version);
-        var errors = new ConcurrentQueue<string>();
-        var counts = new ConcurrentDictionary<string, long>();
-        long operations = 0, refusals = 0;
-        int seed = Environment.TickCount;
-        var clock = Stopwatch.StartNew();
-        var threads = new Thread[Threads];
-        string?[] running = new string?[Threads];
         (string Name, Type[] Allowed, Action<World, EngineDrive, Random> Op)[] table = version == TlsVersion.Tls13 ? [.. StoreOperations, .. EarlyOperations] : StoreOperations;
-        for (int t = 0; t < Threads; t++)
-        {
-            int threadSeed = seed + t, index = t;
-            threads[t] = new Thread(() =>
-            {
-                var random = new Random(threadSeed);
-                var drive = new EngineDrive();
-                long ops = 0, refused = 0;
-                while (clock.Elapsed < Race.Duration && errors.Count < 20)
-                {
-                    (string name, Type[] allowed, Action<World, EngineDrive, Random> op) = table[random.Next(table.Length)];
-                    Volatile.Write(ref running[index], name);
-                    try
-                    {
-                        op(world, drive, random);
-                    }
-                    catch (Exception e) when (Array.Exists(allowed, a => a.IsInstanceOfType(e)))
-                    {
-                        refused++;
-                    }
-                    catch (Exception e)
-                    {
-                        errors.Enqueue($"{name}: {e}");
-                    }
-                    Volatile.Write(ref running[index], null);
-                    ops++;
-                    counts.AddOrUpdate(name, 1, (_, n) => n + 1);
-                }
-                Interlocked.Add(ref operations, ops);
-                Interlocked.Add(ref refusals, refused);
-            })
-            { IsBackground = true };
-        }
-        foreach (Thread thread in threads)
-        {
-            thread.Start();
-        }
-        foreach (Thread thread in threads)
-        {
-            Assert.True(thread.Join(Race.Duration + TimeSpan.FromSeconds(30)), "a racing thread is stuck (deadlock or hang?) in: " + string.Join(" | ", running));
-        }
+        Race.MemberRun run = Race.Members(world, table, static () => new EngineDrive(), Threads, TimeSpan.FromSeconds(30));
+        ConcurrentQueue<string> errors = run.Errors;
+        ConcurrentDictionary<string, long> counts = run.Counts;
 
-        output.WriteLine($"seed {seed}: {operations} operations in {clock.Elapsed.TotalSeconds:F1} s on {Threads} threads, {refusals} refused with a documented exception, {counts.Count} of {table.Length} members");
+        output.WriteLine($"{run} (of {table.Length}) on {Threads} threads");
         output.WriteLine($"resumed through the store {world.Resumed}, 0-RTT accepted {world.EarlyAccepted} / rejected {world.EarlyRejected}; store {world.Store.Gets} gets, {world.Store.Adds} adds, {world.Store.Removes} removes");
-        output.WriteLine(string.Join(", ", Sorted(counts)));
+        output.WriteLine(run.CountsByName());
         foreach (string error in errors)
         {
             output.WriteLine(error);
@@ -191,15 +146,6 @@ public sealed class StoreAndEarlyDataRaceTests(ITestOutputHelper output) : LiveO
         Assert.True(errors.IsEmpty, string.Join("\n\n", errors));
     }
 
-    private static IEnumerable<string> Sorted(ConcurrentDictionary<string, long> counts)
-    {
-        var list = new List<KeyValuePair<string, long>>(counts);
-        list.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        foreach (KeyValuePair<string, long> pair in list)
-        {
-            yield return $"{pair.Key} {pair.Value}";
-        }
-    }
 
     // ---- The shared objects ---------------------------------------------------------------------------------
 
