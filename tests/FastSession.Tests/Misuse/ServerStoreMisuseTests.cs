@@ -27,21 +27,6 @@ public sealed class ServerStoreMisuseTests(ITestOutputHelper output) : StreamTes
         return server;
     }
 
-    private static SslSession Newest(SslConnection c)
-    {
-        SslSession last = default;
-        while (c.TryTakeNewSession(out SslSession next))
-        {
-            last.Dispose();
-            last = next;
-        }
-        if (last.IsNone && c.TryAcquireSession(out SslSession current))
-        {
-            last = current;
-        }
-        return last;
-    }
-
     /// <summary>One engine connection: handshake (answering lookups), clean close unless <paramref name="unclean"/>; the client's newest session.</summary>
     private static (bool Completed, bool Reused, SslSession Session) Connect(SslContext client, SslContext server, SslSession resume, bool unclean = false)
     {
@@ -55,11 +40,9 @@ public sealed class ServerStoreMisuseTests(ITestOutputHelper output) : StreamTes
         bool completed = drive.Handshake(c, s);
         if (completed && !unclean)
         {
-            int close = c.Shutdown(drive.ToServer).OutputBytes;
-            s.Read(drive.ToServer.AsSpan(0, close), drive.Plain, drive.ToClient);
-            s.Shutdown(drive.ToClient);
+            drive.CloseCleanly(c, s);
         }
-        return (completed, c.SessionReused, Newest(c));
+        return (completed, c.SessionReused, EngineDrive.TakeNewest(c));
     }
 
     [Fact]

@@ -63,6 +63,30 @@ public sealed class EngineDrive
         return clientDone && serverDone;
     }
 
+    /// <summary>Sends the client's close_notify, lets the server read it and answer with its own (a clean close on both sides).</summary>
+    public void CloseCleanly(SslConnection c, SslConnection s)
+    {
+        int close = c.Shutdown(ToServer).OutputBytes;
+        s.Read(ToServer.AsSpan(0, close), Plain, ToClient);
+        s.Shutdown(ToClient);
+    }
+
+    /// <summary>The client's newest session: the last ticket it received, else its current session (TLS 1.2 resumed); none if neither.</summary>
+    public static SslSession TakeNewest(SslConnection c)
+    {
+        SslSession last = default;
+        while (c.TryTakeNewSession(out SslSession next))
+        {
+            last.Dispose();
+            last = next;
+        }
+        if (last.IsNone && c.TryAcquireSession(out SslSession current))
+        {
+            last = current;
+        }
+        return last;
+    }
+
     /// <summary>
     /// Client resumes <paramref name="ticket"/> and writes <paramref name="early"/> with its ClientHello; the server reads early data
     /// until it is over, answering decisions (<see cref="Allow"/>) and store lookups, writes <paramref name="halfRtt"/> while in 0.5-RTT,

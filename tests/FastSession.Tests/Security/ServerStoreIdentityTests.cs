@@ -37,21 +37,9 @@ public sealed class ServerStoreIdentityTests(ITestOutputHelper output) : LiveObj
         bool resumed = completed && s.SessionReused, peer = completed && s.TryBorrowPeerCertificate(out _);
         if (completed)
         {
-            int close = c.Shutdown(drive.ToServer).OutputBytes;
-            s.Read(drive.ToServer.AsSpan(0, close), drive.Plain, drive.ToClient);
-            s.Shutdown(drive.ToClient);
+            drive.CloseCleanly(c, s);
         }
-        SslSession session = default;
-        while (c.TryTakeNewSession(out SslSession next))
-        {
-            session.Dispose();
-            session = next;
-        }
-        if (session.IsNone && completed)
-        {
-            c.TryAcquireSession(out session);
-        }
-        return (completed, resumed, peer, session);
+        return (completed, resumed, peer, completed ? EngineDrive.TakeNewest(c) : default);
     }
 
     [Theory]
@@ -152,19 +140,9 @@ public sealed class ServerStoreIdentityTests(ITestOutputHelper output) : LiveObj
         using (SslConnection s = openServer.CreateConnection())
         {
             Assert.True(drive.Handshake(c, s));
-            int close = c.Shutdown(drive.ToServer).OutputBytes;
-            s.Read(drive.ToServer.AsSpan(0, close), drive.Plain, drive.ToClient);
-            s.Shutdown(drive.ToClient);
-            session = default;
-            while (c.TryTakeNewSession(out SslSession next))
-            {
-                session.Dispose();
-                session = next;
-            }
-            if (session.IsNone)
-            {
-                Assert.True(c.TryAcquireSession(out session));
-            }
+            drive.CloseCleanly(c, s);
+            session = EngineDrive.TakeNewest(c);
+            Assert.False(session.IsNone);
         }
         using (session)
         {
