@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Threading;
 using System.Threading.Tasks;
 using FastSession.Tests.Infrastructure;
+using FastSession.Tests.Reliability;
 using Xunit;
 
 namespace FastSession.Redis.Tests;
@@ -188,7 +189,7 @@ public sealed class ServerSessionLookupTests : LiveObjectTest
         int close = c.Shutdown(toServer).OutputBytes;
         s.Read(toServer.AsSpan(0, close), plain, toClient);
         s.Shutdown(toClient);
-        SslSession last = EngineHandshake.TakeNewest(c);
+        SslSession last = EngineDrive.TakeNewest(c);
         return (c.SessionReused, last, s.ResumptionOutcome);
     }
 

@@ -6,6 +6,7 @@ using FastSession.Redis.Tests.Infrastructure;
 using FastSession.Tests.Infrastructure;
 using FastSession.Tests.Interop;
 using FastSession.Tests.Observability;
+using FastSession.Tests.Reliability;
 using StackExchange.Redis;
 using Xunit;
 
@@ -228,7 +229,7 @@ internal static class EngineHandshake
         await DriveAsync(c, s, toServer, toClient, plain);
         // The client keeps its session as another process would (s_client -sess_out writes it on receipt): exported
         // before the ending, so only the server's side of S8 is under test here.
-        SslSession last = TakeNewest(c);
+        SslSession last = EngineDrive.TakeNewest(c);
         byte[] der;
         using (last)
         {
@@ -294,21 +295,5 @@ internal static class EngineHandshake
         }
         Assert.True(clientDone && serverDone);
         c.Read(default, plain, toServer); // TLS 1.3 tickets that came with the server's last flight
-    }
-
-    /// <summary>The client's newest session: the last ticket it received, else its current session (TLS 1.2 resumed).</summary>
-    public static SslSession TakeNewest(SslConnection c)
-    {
-        SslSession last = default;
-        while (c.TryTakeNewSession(out SslSession next))
-        {
-            last.Dispose();
-            last = next;
-        }
-        if (last.IsNone && c.TryAcquireSession(out SslSession current))
-        {
-            last = current;
-        }
-        return last;
     }
 }
