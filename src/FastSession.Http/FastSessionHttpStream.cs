@@ -139,18 +139,13 @@ public sealed class FastSessionHttpStream : SslStream
 
     /// <summary>
     /// Starts the clean close and returns at once: <see cref="FastSslStream"/>'s dispose sends close_notify (bounded to one second)
-    /// and frees the connection and the socket. SocketsHttpHandler disposes connections synchronously, and blocking a pool
-    /// thread on that write would stall the pool under load; the connector waits for pending closes when it is disposed.
+    /// and frees the connection and the socket; the connector waits for pending closes when it is disposed.
     /// </summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (disposing)
         {
-            ValueTask closing = _tls.DisposeAsync();
-            if (!closing.IsCompleted)
-            {
-                _owner?.TrackClose(closing.AsTask());
-            }
+            HttpStreamClose.Start(_tls, _owner, ref _disposed);
         }
         base.Dispose(disposing);
     }

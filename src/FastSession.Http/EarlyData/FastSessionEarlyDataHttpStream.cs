@@ -183,13 +183,9 @@ internal sealed class FastSessionEarlyDataHttpStream : SslStream
     /// <summary>Starts the clean close and returns at once, as <see cref="FastSessionHttpStream"/> does (the connector waits for it).</summary>
     protected override void Dispose(bool disposing)
     {
-        if (disposing && Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (disposing)
         {
-            ValueTask closing = _tls.DisposeAsync();
-            if (!closing.IsCompleted)
-            {
-                _owner.TrackClose(closing.AsTask());
-            }
+            HttpStreamClose.Start(_tls, _owner, ref _disposed);
         }
         base.Dispose(disposing);
     }
