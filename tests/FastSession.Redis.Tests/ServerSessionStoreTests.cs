@@ -237,13 +237,19 @@ public sealed class ServerSessionStoreTests(ITestOutputHelper output) : LiveObje
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
     }
 
-    // The first resumptions on each server process compile its lookup path: not what is measured.
+    // The first resumptions on each server process compile its lookup path: not what is measured. They must end in 6 resumptions
+    // in a row, but a miss on the way is allowed: a server process's first store call can find its Redis connection still coming
+    // up, and right after a handshake the issuing server's SET may not have landed yet (no pause here; the measured loop has
+    // milliseconds between connections). Seen once in CI: one warm-up connection not resumed.
     private static async Task WarmUpAsync(StoreClient client, int first, int second)
     {
-        for (int i = 0; i < 6; i++)
+        int inARow = 0;
+        for (int i = 0; i < 40 && inARow < 6; i++)
         {
-            Assert.True(await client.ConnectAsync(i % 2 == 0 ? first : second));
+            inARow = await client.ConnectAsync(i % 2 == 0 ? first : second) ? inARow + 1 : 0;
+            await Task.Delay(5);
         }
+        Assert.True(inARow == 6, "the warm-up never resumed 6 times in a row through the store");
         client.ResumedHandshakeTimes.Clear();
     }
 
